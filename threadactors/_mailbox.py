@@ -1,0 +1,286 @@
+"""Where a message goes: the mailbox of one actor.
+
+See docs/design.md for the invariants. In short, an actor's mailbox is, in
+arrival order: its save queue (skipped messages, memfd), ``unread`` (frames
+fetched but not yet looked at), then its socket's queue, then ``backlog``
+(frames in-process senders could not put on the socket: it was full). The
+socket is drained before the backlog is taken, under ``lock``, which is what
+keeps each sender's order.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import itertools
+import os
+import socket
+import struct
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Final
+
+from . import _wire
+from ._save_queue import SaveQueue
+
+if TYPE_CHECKING:
+    from ._pid import Pid
+
+__all__ = ["Mailbox", "deliver"]
+
+# Effective 8 MiB (the kernel doubles it, capped by wmem_max): one socket can
+# then have ~10,900 small datagrams unread across all its destinations.
+SNDBUF: Final = 4 * 1024 * 1024
+
+# Plain ints: the socket module's flag enums cost ~1 µs per operation.
+_DONTWAIT: Final = int(socket.MSG_DONTWAIT)
+_RECV_FLAGS: Final = int(socket.MSG_CMSG_CLOEXEC)
+_RECV_NOWAIT: Final = _RECV_FLAGS | _DONTWAIT
+_TRUNC: Final = int(socket.MSG_TRUNC)
+_SOL_SOCKET: Final = int(socket.SOL_SOCKET)
+_SCM_CREDENTIALS: Final = int(socket.SCM_CREDENTIALS)
+_CREDS = struct.Struct("3i")
+_MAX: Final = _wire.MAX_DATAGRAM
+_ANCBUF: Final = _wire.ANCBUF
+_FRAME_MEMFD: Final = _wire.FRAME_MEMFD
+_FRAME_WAKE: Final = _wire.FRAME_WAKE
+_RIGHTS: Final = (socket.SOL_SOCKET, socket.SCM_RIGHTS)
+_DEAD_ERRORS: Final = (ConnectionRefusedError, BrokenPipeError, FileNotFoundError)
+_TIMEVAL = struct.Struct("ll")
+_FD = struct.Struct("i")
+
+
+def new_socket(address: bytes) -> socket.socket:
+    """A bound actor socket: credentials on every datagram, big send buffer."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class Mailbox:
+    """The mailbox of one actor. Only the owner thread reads from it."""
+
+    __slots__ = (
+        "address",
+        "backlog",
+        "closed",
+        "lock",
+        "owner_pid",
+        "read_count",
+        "save",
+        "sent",
+        "seq",
+        "sleeping",
+        "sock",
+        "unread",
+        "woken",
+        "_rcvtimeo",
+        "_on_untrusted",
+        "_my_os_pid",
+        "_recvmsg",
+    )
+
+    def __init__(
+        self,
+        pid: Pid,
+        on_untrusted: Callable[[int, int], None],
+    ) -> None:
+        self.owner_pid = pid
+        self.address = pid.address
+        self.sock = new_socket(pid.address)
+        self._recvmsg = self.sock.recvmsg
+        self.lock = threading.Lock()
+        self.backlog: list[bytes] = []  # frames the socket had no room for
+        self.sleeping = False  # the owner is (about to be) blocked in recv
+        self.woken = False  # a wake-up datagram is on its way and unread
+        self.closed = False
+        self.unread: collections.deque[bytes] = collections.deque()
+        self.save = SaveQueue()
+        self.seq = 0  # arrival number of the last frame moved into ``unread``
+        self.sent = itertools.count()  # datagrams put on the socket by senders
+        self.read_count = 0  # user datagrams the owner read from the socket
+        self._rcvtimeo: float | None = None
+        self._on_untrusted = on_untrusted
+        self._my_os_pid = os.getpid()
+
+    # -- reading (owner thread only) -----------------------------------
+
+    def fetch(self, timeout: float | None) -> bool:
+        """Move arrived frames into ``unread``; wait up to ``timeout``.
+
+        Returns ``True`` after the first datagram (a wake-up or a dropped one
+        included) or when the backlog was taken; ``False`` when nothing came
+        within ``timeout`` or the socket was shut down.
+        """
+        while True:
+            if self.backlog:
+                with self.lock:
+                    # Everything a sender put on the socket before it had to
+                    # use the backlog is on the socket now: read it first.
+                    self._drain()
+                    self._take_backlog()
+                return True
+            self.sleeping = True
+            if self.backlog:  # a sender appended before it could see us sleep
+                self.sleeping = False
+                continue
+            try:
+                got = self._recv_one(timeout)
+            finally:
+                self.sleeping = False
+            # ``None``: an untrusted or junk datagram, dropped; the caller
+            # looks at its deadline and comes back.
+            return got is not False
+
+    def _recv_one(self, timeout: float | None) -> bool | None:
+        if timeout == 0:
+            flags = _RECV_NOWAIT
+        else:
+            flags = _RECV_FLAGS
+            if timeout != self._rcvtimeo:
+                self._set_rcvtimeo(timeout)
+        try:
+            data, anc, msg_flags, _ = self._recvmsg(_MAX, _ANCBUF, flags)
+        except BlockingIOError:
+            return False
+        return self._accept(data, anc, msg_flags)
+
+    def _set_rcvtimeo(self, timeout: float | None) -> None:
+        if timeout is None:
+            value = _TIMEVAL.pack(0, 0)
+        else:
+            sec = int(timeout)
+            usec = int((timeout - sec) * 1e6) or (0 if sec else 1)
+            value = _TIMEVAL.pack(sec, usec)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+        self._rcvtimeo = timeout
+
+    def _drain(self) -> None:
+        recvmsg = self._recvmsg
+        while True:
+            try:
+                data, anc, msg_flags, _ = recvmsg(_MAX, _ANCBUF, _RECV_NOWAIT)
+            except BlockingIOError:
+                return
+            self._accept(data, anc, msg_flags)
+
+    def _accept(self, data: bytes, anc: list[Any], msg_flags: int) -> bool | None:
+        """File one received datagram; ``True`` if it was a frame or wake-up."""
+        if len(anc) == 1 and anc[0][1] == _SCM_CREDENTIALS and anc[0][0] == _SOL_SOCKET:
+            sender = _CREDS.unpack_from(anc[0][2])[0]  # the common case, inline
+            fds: list[int] = []
+        elif anc:
+            sender, fds = _wire.parse_ancillary(anc)
+        else:
+            sender, fds = -1, []
+        if sender != self._my_os_pid:
+            for fd in fds:
+                os.close(fd)
+            if not data and self.closed:
+                return False  # our socket was shut down under us
+            self._on_untrusted(sender, len(data))
+            return None
+        if not data or msg_flags & _TRUNC:
+            for fd in fds:
+                os.close(fd)
+            return None
+        kind = data[0]
+        if kind == _FRAME_MEMFD:
+            if len(fds) != 1:
+                for fd in fds:
+                    os.close(fd)
+                return None
+            try:
+                data = _wire.read_memfd(fds[0])
+            finally:
+                os.close(fds[0])
+            if not data:
+                return None
+        elif fds:
+            for fd in fds:
+                os.close(fd)
+        if kind == _FRAME_WAKE:
+            self.woken = False
+            return True
+        self.read_count += 1
+        self.seq += 1
+        self.unread.append(data)
+        return True
+
+    def _take_backlog(self) -> None:
+        backlog = self.backlog
+        self.backlog = []
+        self.seq += len(backlog)
+        self.unread.extend(backlog)
+
+    def queue_length(self) -> int:
+        """Messages waiting: save queue, unread, socket, backlog (approximate)."""
+        sent = int(repr(self.sent)[6:-1])
+        on_socket = max(0, sent - self.read_count)
+        return len(self.save) + len(self.unread) + on_socket + len(self.backlog)
+
+    # -- closing ---------------------------------------------------------
+
+    def close(self) -> None:
+        """Refuse further messages and release the socket and the memfd."""
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            self.backlog = []
+        try:
+            # Wakes a thread blocked in recv (close alone would not, and
+            # would keep the name bound: linux-facts §10).
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.unread.clear()
+
+    def close_save_queue(self) -> None:
+        self.save.close()
+
+
+def deliver(
+    sock: socket.socket,
+    target: Mailbox,
+    frame: bytes,
+    wake: Callable[[Mailbox], None],
+) -> None:
+    """Put ``frame`` into ``target``'s mailbox from ``sock``; never blocks."""
+    if not target.backlog:
+        try:
+            if len(frame) <= _MAX:
+                sock.sendto(frame, _DONTWAIT, target.address)
+                next(target.sent)
+                return
+            fd = _wire.write_memfd(frame)
+            try:
+                sock.sendmsg(
+                    [_wire.MEMFD_HEAD], [(*_RIGHTS, _FD.pack(fd))], _DONTWAIT, target.address
+                )
+            finally:
+                os.close(fd)
+            next(target.sent)
+            return
+        except BlockingIOError:
+            pass
+        except _DEAD_ERRORS:
+            return  # the actor has ended: dropped, as Erlang drops it
+        except OSError as e:
+            if e.errno not in (errno.ETOOMANYREFS, errno.ENOBUFS):
+                raise
+    with target.lock:
+        if target.closed:
+            return
+        target.backlog.append(frame)
+        need_wake = target.sleeping and not target.woken
+        if need_wake:
+            target.woken = True
+    if need_wake:
+        wake(target)

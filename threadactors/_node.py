@@ -1,0 +1,441 @@
+"""The node: the runtime of this OS process, its actors and how they end."""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import pickle
+import resource
+import secrets
+import socket
+import threading
+import time
+from typing import Any, Callable, Final
+
+from . import _wire
+from ._asyncexc import clear_async_exc, raise_in_thread
+from ._errors import KILLED, NORMAL, SHUTDOWN, Exit, NoProc, SpawnError, UnpicklableError
+from ._log import logger
+from ._mailbox import SNDBUF, Mailbox, deliver
+from ._pid import Pid, RefMaker, node_prefix
+from ._registry import Registry
+from ._timers import Timers
+
+__all__ = ["NO_EXIT", "Actor", "Node", "current_actor", "enter", "get_node", "leave", "shutdown_node"]
+
+NO_EXIT: Final = object()  # no exit pending
+
+_tls = threading.local()
+
+
+class _AsyncExit(Exit):
+    """What another thread injects: an ``Exit`` with the pending reason."""
+
+    def __init__(self) -> None:
+        actor = getattr(_tls, "actor", None)
+        reason = actor.pending_exit if actor is not None else KILLED
+        super().__init__(KILLED if reason is NO_EXIT else reason)
+
+
+class _AdoptionGuard:
+    """Lives in an adopted thread's locals; its end ends the actor."""
+
+    __slots__ = ("actor",)
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+
+    def __del__(self) -> None:
+        actor = self.actor
+        if not actor.dead:
+            actor.node.actor_ended(actor, NORMAL)
+
+
+class Actor:
+    """Runtime state of one actor. Fields other threads read are plain
+    attributes; everything else is touched by the owner thread only."""
+
+    __slots__ = (
+        "node",
+        "pid",
+        "mailbox",
+        "adopted",
+        "function",
+        "thread",
+        "ident",
+        "native_id",
+        "status",
+        "trap_exit",
+        "exc_lock",
+        "depth",
+        "pending_exit",
+        "injected",
+        "dead",
+        "exit_reason",
+        "links",
+        "monitors",
+        "monitored_by",
+        "__weakref__",
+    )
+
+    def __init__(self, node: Node, pid: Pid, mailbox: Mailbox, function: str, adopted: bool):
+        self.node = node
+        self.pid = pid
+        self.mailbox = mailbox
+        self.adopted = adopted
+        self.function = function
+        self.thread: threading.Thread | None = None
+        self.ident: int | None = None
+        self.native_id: int | None = None
+        self.status = "running"
+        self.trap_exit = False
+        # Guards pending_exit/injected/depth against the injecting thread.
+        self.exc_lock = threading.Lock()
+        self.depth = 0  # > 0 while the thread is inside the runtime
+        self.pending_exit: Any = NO_EXIT
+        self.injected = False  # an async exception may be pending in the thread
+        self.dead = False
+        self.exit_reason: Any = None
+        self.links: set[Pid] = set()
+        self.monitors: dict[Any, Pid] = {}
+        self.monitored_by: dict[Any, Pid] = {}
+
+    def __repr__(self) -> str:
+        return f"<Actor {self.pid!r} {self.function}>"
+
+
+def _qualname(fn: Callable[..., Any]) -> str:
+    module = getattr(fn, "__module__", None) or "?"
+    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{module}.{name}"
+
+
+class Node:
+    """One node: actors, names, timers and the sockets of this process."""
+
+    def __init__(self) -> None:
+        self.os_pid = os.getpid()
+        self.nonce = secrets.token_hex(4)
+        self.prefix = node_prefix(self.os_pid, self.nonce)
+        self.actors: dict[Pid, Actor] = {}
+        self.registry = Registry()
+        self.make_ref = RefMaker(self.os_pid, self.nonce)
+        self.timers = Timers(self)
+        self.closing = False
+        self._serials = itertools.count(1)
+        self._lock = threading.Lock()
+        self._untrusted_seen: set[int] = set()
+        # Sends wake-ups and the timers' messages: its own send buffer, so a
+        # wake-up never waits behind an actor's unread datagrams.
+        self.waker = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.waker.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+        _raise_fd_limit()
+
+    # -- actors ----------------------------------------------------------
+
+    def _new_actor(self, function: str, adopted: bool) -> Actor:
+        pid = Pid._make(self.os_pid, self.nonce, next(self._serials))
+        try:
+            mailbox = Mailbox(pid, self._untrusted)
+        except OSError as e:
+            raise SpawnError(f"cannot create the mailbox of a new actor: {e}") from e
+        return Actor(self, pid, mailbox, function, adopted)
+
+    def adopt(self, thread: threading.Thread) -> Actor:
+        """Make the calling thread (not spawned by us) an actor."""
+        target = getattr(thread, "_target", None)
+        function = _qualname(target) if target is not None else f"adopted:{thread.name}"
+        actor = self._new_actor(function, adopted=True)
+        actor.thread = thread
+        actor.ident = threading.get_ident()
+        actor.native_id = threading.get_native_id()
+        self.actors[actor.pid] = actor
+        _tls.actor = actor
+        _tls.guard = _AdoptionGuard(actor)
+        return actor
+
+    def spawn(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        name: str | None = None,
+        trap_exit: bool = False,
+    ) -> Pid:
+        if self.closing:
+            raise SpawnError("the node is shutting down")
+        actor = self._new_actor(_qualname(fn), adopted=False)
+        actor.trap_exit = trap_exit
+        pid = actor.pid
+        if name is not None:
+            try:
+                self.registry.register(name, pid)
+            except BaseException:
+                actor.mailbox.close()
+                raise
+        self.actors[pid] = actor
+        thread = threading.Thread(
+            target=self._run,
+            args=(actor, fn, args, kwargs),
+            name=f"ta-{pid._key[2]}-{getattr(fn, '__name__', 'actor')}",
+            daemon=True,
+        )
+        actor.thread = thread
+        try:
+            thread.start()
+        except BaseException as e:
+            self.actors.pop(pid, None)
+            self.registry.release(pid)
+            actor.dead = True
+            actor.mailbox.close()
+            raise SpawnError(f"cannot start the thread of a new actor: {e}") from e
+        return pid
+
+    def _run(self, actor: Actor, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        _tls.actor = actor
+        reason: Any = NORMAL
+        try:
+            with actor.exc_lock:
+                actor.ident = threading.get_ident()
+                actor.native_id = threading.get_native_id()
+                pending = actor.pending_exit
+            if pending is not NO_EXIT:
+                raise Exit(pending)
+            try:
+                fn(*args, **kwargs)
+            except Exit as e:
+                reason = e.reason
+            except BaseException as e:
+                reason = self._crash(actor, e)
+        except Exit as e:
+            # An asynchronous exit raised at a loop's back edge can escape the
+            # try that encloses it on 3.11/3.12 (linux-facts §9): caught here.
+            reason = e.reason
+        finally:
+            self._finish(actor, reason)
+
+    def _crash(self, actor: Actor, exc: BaseException) -> Any:
+        logger.error(
+            "crash_report",
+            pid=repr(actor.pid),
+            function=actor.function,
+            error=repr(exc),
+            exc_info=exc,
+        )
+        try:
+            pickle.dumps(exc)
+        except Exception:
+            return UnpicklableError(repr(exc))
+        return exc
+
+    def _finish(self, actor: Actor, reason: Any) -> None:
+        # From here on no exit may be injected: retry until the flag is set
+        # with nothing pending (an exit injected just before may fire once).
+        while True:
+            try:
+                with actor.exc_lock:
+                    actor.depth += 1
+                    actor.status = "exiting"
+                    if actor.injected:
+                        actor.injected = False
+                        clear_async_exc(threading.get_ident())
+                break
+            except Exit:
+                continue
+        self.actor_ended(actor, reason)
+
+    def actor_ended(self, actor: Actor, reason: Any) -> None:
+        """Release everything of an actor that has ended with ``reason``."""
+        with self._lock:
+            if actor.dead:
+                return
+            actor.dead = True
+        actor.status = "exiting"
+        actor.exit_reason = reason
+        self.registry.release(actor.pid)
+        self.actors.pop(actor.pid, None)
+        actor.mailbox.close()
+        # A stray (killed) thread still inside the runtime could touch its
+        # save queue after this; it never is at depth 0 and we never inject
+        # there, so it leaves through a check of ``dead`` first.
+        actor.mailbox.close_save_queue()
+        if reason == NORMAL:
+            logger.debug("actor_exit", pid=repr(actor.pid), reason=reason)
+
+    # -- messages --------------------------------------------------------
+
+    def deliver(self, sender: Actor, dest: Pid, frame: bytes) -> None:
+        target = self.actors.get(dest)
+        if target is None:
+            return  # dead (or not of this node): dropped, as in Erlang
+        deliver(sender.mailbox.sock, target.mailbox, frame, self.wake)
+
+    def resolve(self, dest: Pid | str) -> Pid:
+        if dest.__class__ is Pid:
+            return dest  # type: ignore[return-value]
+        if isinstance(dest, str):
+            pid = self.registry.whereis(dest)
+            if pid is None:
+                raise NoProc(f"no process is registered as {dest!r}")
+            return pid
+        raise TypeError(f"a destination is a Pid or a registered name, not {type(dest).__name__}")
+
+    def send_timer_frame(self, timer: int, dest: Pid | str, frame: bytes) -> None:
+        pid = self.registry.whereis(dest) if isinstance(dest, str) else dest
+        if pid is None:
+            return
+        target = self.actors.get(pid)
+        if target is not None:
+            deliver(self.waker, target.mailbox, _wire.encode_timer(timer, frame), self.wake)
+
+    def wake(self, mailbox: Mailbox) -> None:
+        """Make sure a sleeping owner looks at its backlog or its exit."""
+        try:
+            self.waker.sendto(_wire.WAKE, socket.MSG_DONTWAIT, mailbox.address)
+        except BlockingIOError:
+            # Its socket is full (it will wake anyway) or our send buffer is:
+            # try again shortly rather than risk a sleeper with work to do.
+            mailbox.woken = False
+            self.timers.call_later(0.001, lambda: self._rewake(mailbox))
+        except OSError:
+            pass  # closed: nothing to wake
+
+    def _rewake(self, mailbox: Mailbox) -> None:
+        if mailbox.closed or not mailbox.sleeping or mailbox.woken:
+            return
+        mailbox.woken = True
+        self.wake(mailbox)
+
+    def _untrusted(self, sender: int, size: int) -> None:
+        if sender in self._untrusted_seen:
+            return
+        self._untrusted_seen.add(sender)
+        logger.warning("untrusted_sender_dropped", sender_os_pid=sender, size=size)
+
+    # -- exits -----------------------------------------------------------
+
+    def signal_exit(self, actor: Actor, reason: Any) -> None:
+        """Deliver an exit into ``actor``'s thread (SPEC §4, delivery)."""
+        with actor.exc_lock:
+            if actor.dead or actor.status == "exiting" or actor.pending_exit is not NO_EXIT:
+                return
+            actor.pending_exit = reason
+            if not actor.adopted and actor.depth == 0 and actor.ident is not None:
+                actor.injected = True
+                raise_in_thread(actor.ident, _AsyncExit)
+        self.wake(actor.mailbox)
+
+    def shutdown(self, timeout: float) -> None:
+        self.closing = True
+        me = getattr(_tls, "actor", None)
+        deadline = time.monotonic() + timeout
+        for actor in list(self.actors.values()):
+            if actor is not me and not actor.adopted:
+                self.signal_exit(actor, SHUTDOWN)
+        for actor in list(self.actors.values()):
+            thread = actor.thread
+            if actor is me or actor.adopted or thread is None:
+                continue
+            thread.join(max(0.0, deadline - time.monotonic()))
+        for actor in list(self.actors.values()):
+            if actor.adopted or actor is me:
+                self.actor_ended(actor, SHUTDOWN)
+                continue
+            # Still running: killed, dead for everyone now, thread abandoned.
+            with actor.exc_lock:
+                actor.pending_exit = KILLED
+                if actor.ident is not None and actor.depth == 0 and not actor.injected:
+                    actor.injected = True
+                    raise_in_thread(actor.ident, _AsyncExit)
+            self.actor_ended(actor, KILLED)
+        self.timers.stop()
+        self.registry.clear()
+        self.waker.close()
+
+
+def _raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # pragma: no cover - not allowed here
+            pass
+
+
+_node: Node | None = None
+_node_lock = threading.Lock()
+
+
+def get_node() -> Node:
+    """The running node, started on first use."""
+    node = _node
+    if node is None:
+        with _node_lock:
+            node = _node_start()
+    return node
+
+
+def _node_start() -> Node:
+    global _node
+    if _node is None:
+        _node = Node()
+    return _node
+
+
+def current_actor() -> Actor:
+    """The calling thread's actor; adopts a thread that is not one yet."""
+    try:
+        actor: Actor = _tls.actor
+    except AttributeError:
+        return get_node().adopt(threading.current_thread())
+    if actor.dead:
+        if actor.adopted:
+            return get_node().adopt(threading.current_thread())
+        raise Exit(actor.exit_reason if actor.exit_reason is not None else KILLED)
+    return actor
+
+
+def enter() -> Actor:
+    """Start a runtime call: no asynchronous exit may land until ``leave``."""
+    actor = current_actor()
+    if actor.adopted:
+        if actor.pending_exit is not NO_EXIT:
+            raise Exit(actor.pending_exit)
+        actor.depth += 1
+        return actor
+    try:
+        # ``with`` so that an exit injected just before, firing in here,
+        # still releases the lock.
+        with actor.exc_lock:
+            actor.depth += 1
+            if actor.injected:
+                actor.injected = False
+                clear_async_exc(actor.ident)  # type: ignore[arg-type]
+    except BaseException:
+        actor.depth -= 1
+        raise
+    if actor.pending_exit is not NO_EXIT and actor.depth == 1:
+        actor.depth = 0
+        raise Exit(actor.pending_exit)
+    return actor
+
+
+def leave(actor: Actor) -> None:
+    """End a runtime call; an exit that came meanwhile is raised now."""
+    actor.depth -= 1
+    if actor.depth == 0 and actor.pending_exit is not NO_EXIT:
+        raise Exit(actor.pending_exit)
+
+
+def shutdown_node(timeout: float) -> None:
+    global _node
+    with _node_lock:
+        node, _node = _node, None
+    if node is not None:
+        node.shutdown(timeout)
+
+
+@atexit.register
+def _at_exit() -> None:
+    shutdown_node(5.0)

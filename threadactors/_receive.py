@@ -1,0 +1,117 @@
+"""Selective receive over an actor's mailbox (SPEC §3)."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+from . import _wire
+from ._errors import KILLED, SHUTDOWN, Exit
+from ._log import logger
+from ._node import NO_EXIT
+from ._patterns import Matcher
+
+if TYPE_CHECKING:
+    from ._node import Actor
+
+__all__ = ["NO_DEFAULT", "check_timeout", "mark", "purge_timer", "receive_in"]
+
+NO_DEFAULT: Final = object()
+_FRAME_TIMER: Final = _wire.FRAME_TIMER
+_decode = _wire.decode_user
+
+
+class _TimedOut(Exception):
+    pass
+
+
+def check_timeout(timeout: Any) -> float | None:
+    """``timeout`` as seconds, or ``None`` for forever; ``ValueError`` if misused."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, not {timeout!r}")
+    if not timeout >= 0 or math.isinf(timeout) and timeout < 0:
+        raise ValueError(f"timeout must be >= 0 seconds, not {timeout!r}")
+    if math.isinf(timeout):
+        return None
+    return float(timeout)
+
+
+def mark(actor: Actor) -> int:
+    """A marker: a receive ``since`` it need not look at older saved messages."""
+    return actor.mailbox.seq + 1
+
+
+def receive_in(
+    actor: Actor,
+    matcher: Matcher | None,
+    timeout: float | None,
+    since: int = 0,
+) -> Any:
+    """The oldest message that ``matcher`` accepts; raises ``_TimedOut``."""
+    mailbox = actor.mailbox
+    save = mailbox.save
+    if save:
+        for index, frame in save.scan(since):
+            msg = _decode(frame)
+            if matcher is None or matcher(msg):
+                save.take(index)
+                return msg
+    unread = mailbox.unread
+    deadline = None if not timeout else time.monotonic() + timeout
+    remaining = timeout
+    try:
+        while True:
+            while unread:
+                frame = unread[0]
+                try:
+                    msg = _decode(frame)
+                except Exception as e:
+                    unread.popleft()
+                    logger.error("dead_letter", pid=repr(actor.pid), error=repr(e), size=len(frame))
+                    continue
+                if matcher is None or matcher(msg):
+                    unread.popleft()
+                    return msg
+                seq = mailbox.seq - len(unread) + 1
+                unread.popleft()
+                save.append(seq, frame, _wire.timer_id(frame) if frame[0] == _FRAME_TIMER else 0)
+            _check_exit(actor)
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _TimedOut
+            actor.status = "waiting"
+            try:
+                got = mailbox.fetch(remaining)
+            finally:
+                actor.status = "running"
+            _check_exit(actor)
+            if not got and remaining == 0:
+                raise _TimedOut
+    finally:
+        save.flush()
+
+
+def _check_exit(actor: Actor) -> None:
+    if actor.pending_exit is not NO_EXIT:
+        raise Exit(actor.pending_exit)
+    if actor.mailbox.closed:
+        raise Exit(actor.exit_reason if actor.exit_reason is not None else (SHUTDOWN if actor.adopted else KILLED))
+
+
+def purge_timer(actor: Actor, timer: int) -> None:
+    """Remove timer ``timer``'s message from the caller's own mailbox."""
+    mailbox = actor.mailbox
+    with mailbox.lock:
+        mailbox._drain()
+        if mailbox.backlog:
+            mailbox._take_backlog()
+    if mailbox.save.remove_timer(timer):
+        return
+    for frame in mailbox.unread:
+        if frame[0] == _FRAME_TIMER and _wire.timer_id(frame) == timer:
+            mailbox.unread.remove(frame)
+            return

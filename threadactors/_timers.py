@@ -1,0 +1,107 @@
+"""The timer thread: one per node, a heap of due times."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from ._log import logger
+
+if TYPE_CHECKING:
+    from ._node import Node
+    from ._pid import Pid
+
+__all__ = ["Timers"]
+
+
+class Timers:
+    """Timed sends (``send_after``) and the runtime's own delayed calls."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, Any]] = []
+        self._pending: dict[int, float] = {}  # timer id -> due time
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    def send_after(self, seconds: float, timer: int, dest: Pid | str, frame: bytes) -> None:
+        due = time.monotonic() + seconds
+        with self._cond:
+            self._pending[timer] = due
+            self._push(due, ("send", timer, dest, frame))
+
+    def call_later(self, seconds: float, fn: Callable[[], None]) -> None:
+        with self._cond:
+            self._push(time.monotonic() + seconds, ("call", fn))
+
+    def cancel(self, timer: int) -> float | None:
+        """Seconds that were left, or ``None`` if it fired or never existed.
+
+        Holding the lock the thread fires under: once this returns ``None``
+        for a timer that fired, its message is in the destination's mailbox.
+        """
+        with self._cond:
+            due = self._pending.pop(timer, None)
+        if due is None:
+            return None
+        return max(0.0, due - time.monotonic())
+
+    def _push(self, due: float, item: Any) -> None:
+        if self._stopping:
+            return
+        heapq.heappush(self._heap, (due, next(self._order), item))
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ta-timers", daemon=True)
+            self._thread.start()
+        elif self._heap[0][2] is item:
+            self._cond.notify()
+
+    def _run(self) -> None:
+        cond = self._cond
+        heap = self._heap
+        while True:
+            calls: list[Callable[[], None]] = []
+            with cond:
+                while not self._stopping:
+                    if not heap:
+                        cond.wait()
+                        continue
+                    wait = heap[0][0] - time.monotonic()
+                    if wait > 0:
+                        cond.wait(wait)
+                        continue
+                    break
+                if self._stopping:
+                    return
+                now = time.monotonic()
+                while heap and heap[0][0] <= now:
+                    item = heapq.heappop(heap)[2]
+                    if item[0] == "send":
+                        _, timer, dest, frame = item
+                        if self._pending.pop(timer, None) is not None:
+                            try:
+                                self._node.send_timer_frame(timer, dest, frame)
+                            except Exception:  # pragma: no cover - logged, never fatal
+                                logger.exception("timer_failed", timer=timer)
+                    else:
+                        calls.append(item[1])
+            for fn in calls:
+                try:
+                    fn()
+                except Exception:  # pragma: no cover
+                    logger.exception("timer_call_failed")
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._heap.clear()
+            self._pending.clear()
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()

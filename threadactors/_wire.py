@@ -1,0 +1,144 @@
+"""The wire format: how a message becomes datagrams and back.
+
+A frame is the bytes of one mailbox entry. Its first byte says what it is:
+
+* ``0x80`` -- a pickle (protocol 5 starts with PROTO 5): a user message;
+* ``b"b"`` -- raw ``bytes``: a user message, the rest of the frame as is;
+* ``b"t"`` -- a timer's message: 8-byte timer id, then a user frame;
+* ``b"x"`` -- a control frame of the runtime (pickled);
+* ``b"w"`` -- a wake-up, no payload;
+* ``b"f"`` -- the datagram carries one memfd (``SCM_RIGHTS``) whose
+  contents are the frame (a message too large for one datagram).
+
+User payloads never begin a frame with ``x``/``w``/``f``, because the runtime
+writes the first byte: a user message cannot be taken for a control one.
+"""
+
+from __future__ import annotations
+
+import array
+import os
+import pickle
+import socket
+import struct
+from typing import Any, Final
+
+__all__ = [
+    "ANCBUF",
+    "FRAME_BYTES",
+    "FRAME_CONTROL",
+    "FRAME_MEMFD",
+    "FRAME_PICKLE",
+    "FRAME_TIMER",
+    "FRAME_WAKE",
+    "MAX_DATAGRAM",
+    "decode_user",
+    "encode",
+    "parse_ancillary",
+    "read_memfd",
+    "write_memfd",
+]
+
+FRAME_PICKLE: Final = 0x80
+FRAME_BYTES: Final = ord("b")
+FRAME_TIMER: Final = ord("t")
+FRAME_CONTROL: Final = ord("x")
+FRAME_WAKE: Final = ord("w")
+FRAME_MEMFD: Final = ord("f")
+
+BYTES_HEAD: Final = b"b"
+TIMER_HEAD: Final = b"t"
+CONTROL_HEAD: Final = b"x"
+WAKE: Final = b"w"
+MEMFD_HEAD: Final = b"f"
+
+# Larger frames travel in a memfd: a datagram's bytes are charged to the
+# sender's SO_SNDBUF until read, and one memfd costs ~768 B of it whatever
+# its size (linux-facts §3, §4).
+MAX_DATAGRAM: Final = 64 * 1024
+
+_CREDS_SIZE: Final = struct.calcsize("3i")
+_MAX_FDS: Final = 4
+# Room for the kernel's credentials and a few fds; a hostile sender's
+# surplus fds are closed by the kernel (MSG_CTRUNC).
+ANCBUF: Final = socket.CMSG_SPACE(_CREDS_SIZE) + socket.CMSG_SPACE(_MAX_FDS * 4)
+
+_TIMER_ID = struct.Struct("!Q")
+_dumps = pickle.dumps
+_loads = pickle.loads
+
+
+def encode(msg: Any) -> bytes:
+    """The frame of a user message (raises if it cannot be pickled)."""
+    if msg.__class__ is bytes:
+        return BYTES_HEAD + msg
+    return _dumps(msg, 5)
+
+
+def encode_timer(timer_id: int, frame: bytes) -> bytes:
+    return TIMER_HEAD + _TIMER_ID.pack(timer_id) + frame
+
+
+def timer_id(frame: bytes) -> int:
+    return int(_TIMER_ID.unpack_from(frame, 1)[0])
+
+
+def encode_control(control: Any) -> bytes:
+    return CONTROL_HEAD + _dumps(control, 5)
+
+
+def decode_control(frame: bytes) -> Any:
+    return _loads(memoryview(frame)[1:])
+
+
+def decode_user(frame: bytes) -> Any:
+    """The message of a user frame (pickle, raw bytes or timer)."""
+    kind = frame[0]
+    if kind == FRAME_PICKLE:
+        return _loads(frame)
+    if kind == FRAME_BYTES:
+        return frame[1:]
+    if kind == FRAME_TIMER:
+        return decode_user(frame[1 + _TIMER_ID.size :])
+    raise ValueError(f"not a user frame (kind {kind:#x})")
+
+
+def parse_ancillary(ancdata: list[tuple[int, int, bytes]]) -> tuple[int, list[int]]:
+    """The sender's OS pid (``-1`` if none) and the fds passed."""
+    sender = -1
+    fds: list[int] = []
+    for level, kind, data in ancdata:
+        if level != socket.SOL_SOCKET:
+            continue
+        if kind == socket.SCM_CREDENTIALS and len(data) >= _CREDS_SIZE:
+            sender = struct.unpack_from("3i", data)[0]
+        elif kind == socket.SCM_RIGHTS:
+            fds.extend(array.array("i", data[: len(data) - len(data) % 4]))
+    return sender, fds
+
+
+def write_memfd(frame: bytes) -> int:
+    """A new memfd holding ``frame``; the caller owns (and closes) it."""
+    fd = os.memfd_create("ta-msg", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(frame)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_memfd(fd: int) -> bytes:
+    """The whole contents of a memfd (the fd stays open)."""
+    size = os.fstat(fd).st_size
+    parts = []
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, size - offset, offset)
+        if not chunk:
+            break
+        parts.append(chunk)
+        offset += len(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
