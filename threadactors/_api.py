@@ -8,7 +8,7 @@ from typing import Any, Callable, NoReturn
 from . import _wire
 from ._errors import Exit, NoProc
 from ._node import current_actor, enter, get_node, leave, shutdown_node
-from ._patterns import compile_patterns
+from ._patterns import compile_patterns, pattern_keys
 from ._pid import Pid, Ref
 from ._receive import NO_DEFAULT, _TimedOut, check_timeout, purge_timer, receive_in
 from ._errors import Timeout
@@ -100,9 +100,10 @@ def receive(*patterns: Any, timeout: float | None = None, default: Any = NO_DEFA
     if timeout is not None:
         timeout = check_timeout(timeout)
     matcher = compile_patterns(patterns)
+    keys = pattern_keys(patterns) if patterns else None
     actor = enter()
     try:
-        return receive_in(actor, matcher, timeout)
+        return receive_in(actor, matcher, keys, timeout)
     except _TimedOut:
         if default is NO_DEFAULT:
             raise Timeout(f"no matching message within {timeout} s") from None

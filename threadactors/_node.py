@@ -126,6 +126,9 @@ class Node:
         self._serials = itertools.count(1)
         self._lock = threading.Lock()
         self._untrusted_seen: set[int] = set()
+        # Every thread spawned, until seen finished: shutdown joins them all,
+        # including those whose actor ended but whose thread is still exiting.
+        self._threads: set[threading.Thread] = set()
         # Sends wake-ups and the timers' messages: its own send buffer, so a
         # wake-up never waits behind an actor's unread datagrams.
         self.waker = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -182,6 +185,10 @@ class Node:
             daemon=True,
         )
         actor.thread = thread
+        with self._lock:
+            if len(self._threads) >= 256:
+                self._threads = {t for t in self._threads if t.is_alive()}
+            self._threads.add(thread)
         try:
             thread.start()
         except BaseException as e:
@@ -333,11 +340,10 @@ class Node:
         for actor in list(self.actors.values()):
             if actor is not me and not actor.adopted:
                 self.signal_exit(actor, SHUTDOWN)
-        for actor in list(self.actors.values()):
-            thread = actor.thread
-            if actor is me or actor.adopted or thread is None:
-                continue
-            thread.join(max(0.0, deadline - time.monotonic()))
+        current = threading.current_thread()
+        for thread in list(self._threads):
+            if thread is not current and thread.ident is not None:
+                thread.join(max(0.0, deadline - time.monotonic()))
         for actor in list(self.actors.values()):
             if actor.adopted or actor is me:
                 self.actor_ended(actor, SHUTDOWN)

@@ -10,7 +10,7 @@ from . import _wire
 from ._errors import KILLED, SHUTDOWN, Exit
 from ._log import logger
 from ._node import NO_EXIT
-from ._patterns import Matcher
+from ._patterns import Key, Matcher, message_key
 
 if TYPE_CHECKING:
     from ._node import Actor
@@ -47,17 +47,22 @@ def mark(actor: Actor) -> int:
 def receive_in(
     actor: Actor,
     matcher: Matcher | None,
+    keys: list[Key] | None,
     timeout: float | None,
     since: int = 0,
 ) -> Any:
-    """The oldest message that ``matcher`` accepts; raises ``_TimedOut``."""
+    """The oldest message that ``matcher`` accepts; raises ``_TimedOut``.
+
+    ``keys`` (from ``pattern_keys``) narrows which saved messages are looked
+    at; ``since`` (from ``mark``) skips those saved before the marker.
+    """
     mailbox = actor.mailbox
     save = mailbox.save
     if save:
-        for index, frame in save.scan(since):
-            msg = _decode(frame)
+        for seq in save.candidates(keys, since):
+            msg = _decode(save.read(seq))
             if matcher is None or matcher(msg):
-                save.take(index)
+                save.take(seq)
                 return msg
     unread = mailbox.unread
     deadline = None if not timeout else time.monotonic() + timeout
@@ -77,7 +82,8 @@ def receive_in(
                     return msg
                 seq = mailbox.seq - len(unread) + 1
                 unread.popleft()
-                save.append(seq, frame, _wire.timer_id(frame) if frame[0] == _FRAME_TIMER else 0)
+                timer = _wire.timer_id(frame) if frame[0] == _FRAME_TIMER else 0
+                save.append(seq, frame, message_key(msg), timer)
             _check_exit(actor)
             if deadline is not None:
                 remaining = deadline - time.monotonic()

@@ -1,17 +1,22 @@
 """The save queue: messages a selective receive skipped, kept in a memfd.
 
 Entries keep arrival order. The memfd is created when the first message is
-skipped (an idle actor spends no fd on it). Taking an entry leaves a hole;
-once the holes outweigh the live bytes the live entries are copied to the
-front and the file truncated, so under steady traffic the file's size stays
-within a small multiple of what it holds.
+skipped (an idle actor spends no fd on it). An index by message shape
+(``_patterns.message_key``) lets a receive decode only the saved messages its
+patterns could match. Taking an entry leaves a hole in the file; once the
+holes outweigh the live bytes the live entries are copied to the front and
+the file truncated, so under steady traffic its size stays within a small
+multiple of what it holds.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import os
-from typing import Final, Iterator, NamedTuple
+from typing import Any, Final, Iterable, Iterator, NamedTuple
+
+from ._patterns import WILD, Key
 
 __all__ = ["Entry", "SaveQueue"]
 
@@ -20,20 +25,24 @@ _COMPACT_MIN: Final = 64 * 1024
 
 
 class Entry(NamedTuple):
-    seq: int  # arrival number in the mailbox: what receive markers compare
     offset: int
     length: int
+    key: Key
     timer: int  # timer id of a timer's message, else 0
 
 
 class SaveQueue:
-    """Arrival-ordered frames in an anonymous memfd, with an in-memory index."""
+    """Arrival-ordered frames in an anonymous memfd, with an in-memory index.
 
-    __slots__ = ("_end", "_entries", "_fd", "_live", "_tail", "_written")
+    Entries are named by their arrival number (``seq``), which only grows.
+    """
+
+    __slots__ = ("_end", "_entries", "_fd", "_index", "_live", "_tail", "_written")
 
     def __init__(self) -> None:
         self._fd = -1
-        self._entries: list[Entry] = []
+        self._entries: dict[int, Entry] = {}  # seq -> entry, in arrival order
+        self._index: dict[Any, dict[Any, list[int]]] = {}  # shape -> head -> seqs
         self._tail: list[bytes] = []  # appended frames not yet written
         self._end = 0  # offset after the last appended frame
         self._written = 0  # offset up to which the file holds the frames
@@ -51,9 +60,10 @@ class SaveQueue:
     def live_bytes(self) -> int:
         return self._live
 
-    def append(self, seq: int, frame: bytes, timer: int = 0) -> None:
+    def append(self, seq: int, frame: bytes, key: Key, timer: int = 0) -> None:
         self._tail.append(frame)
-        self._entries.append(Entry(seq, self._end, len(frame), timer))
+        self._entries[seq] = Entry(self._end, len(frame), key, timer)
+        self._index.setdefault(key[0], {}).setdefault(key[1], []).append(seq)
         self._end += len(frame)
         self._live += len(frame)
 
@@ -64,73 +74,94 @@ class SaveQueue:
         if self._fd < 0:
             self._fd = os.memfd_create("ta-savequeue", os.MFD_CLOEXEC)
         data = self._tail[0] if len(self._tail) == 1 else b"".join(self._tail)
+        self._pwrite_all(data, self._written)
+        self._tail.clear()
+        self._written += len(data)
+
+    def _pwrite_all(self, data: bytes, offset: int) -> None:
         view = memoryview(data)
-        offset = self._written
         while view:
             n = os.pwrite(self._fd, view, offset)
             view = view[n:]
             offset += n
-        self._tail.clear()
-        self._written = offset
 
-    def start(self, since: int) -> int:
-        """Index of the first entry that arrived at or after ``since``."""
-        if since <= 0:
-            return 0
-        return bisect.bisect_left(self._entries, since, key=lambda e: e.seq)
-
-    def scan(self, since: int = 0) -> Iterator[tuple[int, bytes]]:
-        """Yield ``(index, frame)`` oldest first; flush before scanning.
-
-        The caller stops at the entry it takes (``take(index)``) and does not
-        resume the iterator afterwards.
-        """
+    def candidates(self, keys: list[Key] | None, since: int = 0) -> Iterable[int]:
+        """Seqs, oldest first, of the entries that may match (all if ``keys`` is
+        ``None``), from arrival number ``since`` on. Flushes first; the caller
+        stops iterating once it takes an entry."""
         self.flush()
-        entries = self._entries
-        for index in range(self.start(since), len(entries)):
-            entry = entries[index]
-            yield index, os.pread(self._fd, entry.length, entry.offset)
+        if keys is None:
+            if since <= 0:
+                return list(self._entries)
+            return [seq for seq in self._entries if seq >= since]
+        lists: list[list[int]] = []
+        seen: set[int] = set()
+        for shape, head in keys:
+            heads = self._index.get(shape)
+            if not heads:
+                continue
+            chosen = heads.values() if head is WILD else [heads.get(head, [])]
+            for seqs in chosen:
+                if seqs and id(seqs) not in seen:
+                    seen.add(id(seqs))
+                    lists.append(seqs[bisect.bisect_left(seqs, since) :] if since > 0 else list(seqs))
+        if not lists:
+            return ()
+        if len(lists) == 1:
+            return lists[0]
+        return heapq.merge(*lists)
 
-    def take(self, index: int) -> None:
-        """Remove the entry at ``index`` (its frame was consumed)."""
-        entry = self._entries.pop(index)
+    def read(self, seq: int) -> bytes:
+        entry = self._entries[seq]
+        return os.pread(self._fd, entry.length, entry.offset)
+
+    def frames(self) -> Iterator[bytes]:
+        """Every saved frame, oldest first."""
+        for seq in list(self._entries):
+            yield self.read(seq)
+
+    def take(self, seq: int) -> None:
+        """Remove entry ``seq`` (its frame was consumed)."""
+        entry = self._entries.pop(seq)
+        heads = self._index[entry.key[0]]
+        seqs = heads[entry.key[1]]
+        del seqs[bisect.bisect_left(seqs, seq)]
+        if not seqs:
+            del heads[entry.key[1]]
+            if not heads:
+                del self._index[entry.key[0]]
         self._live -= entry.length
         self._maybe_compact()
 
     def remove_timer(self, timer: int) -> bool:
         """Drop the message of timer ``timer`` if it is here."""
-        for index, entry in enumerate(self._entries):
+        for seq, entry in self._entries.items():
             if entry.timer == timer:
-                self.take(index)
+                self.take(seq)
                 return True
         return False
 
     def _maybe_compact(self) -> None:
-        if self._tail:
-            self.flush()
         if not self._entries:
+            self._tail.clear()
             if self._written:
                 os.ftruncate(self._fd, 0)
             self._end = self._written = self._live = 0
             return
+        self.flush()
         dead = self._written - self._live
         if dead < _COMPACT_MIN or dead < self._live:
             return
         data = os.pread(self._fd, self._written, 0)
         parts = []
-        entries = []
         offset = 0
-        for entry in self._entries:
+        for seq, entry in self._entries.items():
             parts.append(data[entry.offset : entry.offset + entry.length])
-            entries.append(entry._replace(offset=offset))
+            self._entries[seq] = entry._replace(offset=offset)
             offset += entry.length
         live = b"".join(parts)
-        view = memoryview(live)
-        pos = 0
-        while pos < len(live):
-            pos += os.pwrite(self._fd, view[pos:], pos)
+        self._pwrite_all(live, 0)
         os.ftruncate(self._fd, len(live))
-        self._entries = entries
         self._end = self._written = self._live = len(live)
 
     def close(self) -> None:
@@ -138,5 +169,6 @@ class SaveQueue:
             os.close(self._fd)
             self._fd = -1
         self._entries.clear()
+        self._index.clear()
         self._tail.clear()
         self._end = self._written = self._live = 0

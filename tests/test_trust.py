@@ -1,0 +1,93 @@
+"""Only this OS process may deliver (SPEC §3, trusted senders)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import threadactors as ta
+
+from .helpers import echo
+
+# A sender that knows the address and the frame format, and nothing else.
+HOSTILE = r"""
+import os, pickle, socket, sys
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch " + sys.argv[2],))
+frame = pickle.dumps(Evil(), 5)  # a user frame: a protocol 5 pickle
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(frame, bytes.fromhex(sys.argv[1]))
+print(os.getpid())
+"""
+
+OTHER_UID = 65534
+
+
+def _run_hostile(address: bytes, marker: Path, as_other_user: bool) -> int:
+    if as_other_user:
+        setpriv = shutil.which("setpriv")
+        python = "/usr/bin/python3"
+        if os.geteuid() != 0 or setpriv is None or not os.path.exists(python):
+            pytest.skip("needs root, setpriv and /usr/bin/python3 to act as another user")
+        cmd = [
+            setpriv,
+            f"--reuid={OTHER_UID}",
+            f"--regid={OTHER_UID}",
+            "--clear-groups",
+            python,
+        ]
+    else:
+        cmd = [sys.executable]
+    out = subprocess.run(
+        [*cmd, "-c", HOSTILE, address.hex(), str(marker)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return int(out.stdout.strip())
+
+
+@pytest.mark.parametrize("as_other_user", [True, False], ids=["other-uid", "same-uid"])
+def test_stranger_datagram_is_dropped_unread(
+    tmp_path: Path, logs: list[dict[str, Any]], as_other_user: bool
+) -> None:
+    tmp_path.chmod(0o777)
+    marker = tmp_path / "pwned"
+    pid = ta.spawn(echo)
+    sender = _run_hostile(pid.address, marker, as_other_user)
+    # The hostile datagram is in the actor's socket before ours (one FIFO):
+    # once we get our echo, the actor has read past it.
+    for _ in range(2):
+        ta.send(pid, (ta.self(), "still working"))
+        assert ta.receive(timeout=10) == "still working"
+    assert not marker.exists(), "the stranger's pickle was loaded"
+    events = [e for e in logs if e["event"] == "untrusted_sender_dropped"]
+    assert len(events) == 1
+    assert events[0]["sender_os_pid"] == sender
+    ta.send(pid, "stop")
+
+
+def test_untrusted_sender_logged_once_per_sender(tmp_path: Path, logs: list[dict[str, Any]]) -> None:
+    pid = ta.spawn(echo)
+    marker = tmp_path / "pwned"
+    senders = {_run_hostile(pid.address, marker, False) for _ in range(2)}
+    script = HOSTILE.replace("print(os.getpid())", "s.sendto(frame, bytes.fromhex(sys.argv[1])); print(os.getpid())")
+    out = subprocess.run(
+        [sys.executable, "-c", script, pid.address.hex(), str(marker)],
+        check=True, capture_output=True, text=True, timeout=60,
+    )
+    senders.add(int(out.stdout))
+    ta.send(pid, (ta.self(), "sync"))
+    assert ta.receive(timeout=10) == "sync"
+    assert not marker.exists()
+    logged = [e["sender_os_pid"] for e in logs if e["event"] == "untrusted_sender_dropped"]
+    assert sorted(logged) == sorted(senders)
+    ta.send(pid, "stop")
