@@ -40,7 +40,7 @@ def test_save_queue_stays_bounded_under_steady_traffic() -> None:
     for i in range(rounds):
         ta.send(pid, ("b", i))
         ta.send(pid, ("a", i))
-    tag, biggest, left = ta.receive(("done", int, int), timeout=120)
+    _, biggest, left = ta.receive(("done", int, int), timeout=120)
     assert left == skipped
     # ~30 bytes per saved frame: 1,000 live ones are ~30 KiB; 50,000 went
     # through (~1.5 MiB). Without compaction the file would hold them all.
@@ -74,7 +74,11 @@ def test_unit_markers_skip_older_entries() -> None:
     try:
         for seq in range(1, 11):
             q.append(seq, b"frame%d" % seq, KEY)
-        assert [q.read(s) for s in q.candidates(None, since=8)] == [b"frame8", b"frame9", b"frame10"]
+        assert [q.read(s) for s in q.candidates(None, since=8)] == [
+            b"frame8",
+            b"frame9",
+            b"frame10",
+        ]
         keys = pattern_keys((("x", int),))
         assert list(q.candidates(keys, since=9)) == [9, 10]
     finally:

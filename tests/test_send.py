@@ -73,7 +73,9 @@ def test_big_bytes_arrive_equal() -> None:
 def test_big_nested_object_arrives_equal() -> None:
     pid = ta.spawn(echo)
     obj = {
-        "rows": [{"id": i, "name": f"row-{i}", "vals": list(range(i % 50))} for i in range(100_000)],
+        "rows": [
+            {"id": i, "name": f"row-{i}", "vals": list(range(i % 50))} for i in range(100_000)
+        ],
         "blob": b"x" * (3 * 1024 * 1024),
     }
     assert len(pickle.dumps(obj)) > 10 * 1024 * 1024

@@ -75,14 +75,21 @@ def test_stranger_datagram_is_dropped_unread(
     ta.send(pid, "stop")
 
 
-def test_untrusted_sender_logged_once_per_sender(tmp_path: Path, logs: list[dict[str, Any]]) -> None:
+def test_untrusted_sender_logged_once_per_sender(
+    tmp_path: Path, logs: list[dict[str, Any]]
+) -> None:
     pid = ta.spawn(echo)
     marker = tmp_path / "pwned"
     senders = {_run_hostile(pid.address, marker, False) for _ in range(2)}
-    script = HOSTILE.replace("print(os.getpid())", "s.sendto(frame, bytes.fromhex(sys.argv[1])); print(os.getpid())")
+    script = HOSTILE.replace(
+        "print(os.getpid())", "s.sendto(frame, bytes.fromhex(sys.argv[1])); print(os.getpid())"
+    )
     out = subprocess.run(
         [sys.executable, "-c", script, pid.address.hex(), str(marker)],
-        check=True, capture_output=True, text=True, timeout=60,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     senders.add(int(out.stdout))
     ta.send(pid, (ta.self(), "sync"))
@@ -90,4 +97,69 @@ def test_untrusted_sender_logged_once_per_sender(tmp_path: Path, logs: list[dict
     assert not marker.exists()
     logged = [e["sender_os_pid"] for e in logs if e["event"] == "untrusted_sender_dropped"]
     assert sorted(logged) == sorted(senders)
+    ta.send(pid, "stop")
+
+
+FD_PASSER = r"""
+import array, os, socket, sys
+r, w = os.pipe()
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendmsg([b"f"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [w]))], 0,
+          bytes.fromhex(sys.argv[1]))
+os.close(w)
+print("sent", flush=True)
+sys.stdin.readline()
+os.set_blocking(r, False)
+try:
+    print("closed" if os.read(r, 1) == b"" else "data")
+except BlockingIOError:
+    print("still open")
+"""
+
+
+def test_stranger_fds_are_closed() -> None:
+    pid = ta.spawn(echo)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FD_PASSER, pid.address.hex()],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "sent"
+        ta.send(pid, (ta.self(), "sync"))
+        assert ta.receive(timeout=10) == "sync"
+        out, _ = proc.communicate("check\n", timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # The write end we were passed was closed: its reader sees end of file.
+    assert out.strip() == "closed"
+    ta.send(pid, "stop")
+
+
+def test_trusted_datagram_with_stray_fd_has_it_closed() -> None:
+    import array
+    import pickle
+    import socket
+
+    pid = ta.spawn(echo)
+    r, w = os.pipe()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            frame = pickle.dumps((ta.self(), "with fd"), 5)
+            s.sendmsg(
+                [frame],
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [w]))],
+                0,
+                pid.address,
+            )
+        os.close(w)
+        assert ta.receive(timeout=10) == "with fd"  # delivered: the sender is us
+        os.set_blocking(r, False)
+        assert os.read(r, 1) == b""  # and the passed fd was closed
+    finally:
+        os.close(r)
     ta.send(pid, "stop")

@@ -1,13 +1,13 @@
 """Erlang's process model for Python threads, on Linux sockets.
 
-    import threadactors as ta
+import threadactors as ta
 """
 
 from __future__ import annotations
 
 from ._api import (
     cancel_timer,
-    exit,
+    exit,  # noqa: A004 - Erlang's name, by design
     info,
     is_alive,
     make_ref,

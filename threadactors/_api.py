@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from . import _wire
-from ._errors import Exit, NoProc
+from ._errors import Exit, NoProc, Timeout
 from ._node import current_actor, enter, get_node, leave, shutdown_node
 from ._patterns import compile_patterns, pattern_keys
 from ._pid import Pid, Ref
 from ._receive import NO_DEFAULT, _TimedOut, check_timeout, purge_timer, receive_in
-from ._errors import Timeout
 
 __all__ = [
     "cancel_timer",
@@ -38,7 +38,8 @@ _encode = _wire.encode
 
 def spawn(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Pid:
     """Start ``fn(*args, **kwargs)`` in a new actor and return its pid."""
-    return spawn_opt(fn, args, kwargs)
+    pid: Pid = spawn_opt(fn, args, kwargs)
+    return pid
 
 
 def spawn_opt(
@@ -83,10 +84,9 @@ def send(dest: Pid | str, msg: Any) -> None:
     actor = enter()
     try:
         node = actor.node
-        if dest.__class__ is not Pid:
-            dest = node.resolve(dest)
+        pid = dest if dest.__class__ is Pid else node.resolve(dest)
         frame = _encode(msg)
-        node.deliver(actor, dest, frame)  # type: ignore[arg-type]
+        node.deliver(actor, pid, frame)
     finally:
         leave(actor)
 
@@ -126,13 +126,12 @@ def is_alive(pid: Pid) -> bool:
     """Whether ``pid`` is a live actor of this node."""
     if not isinstance(pid, Pid):
         raise TypeError(f"is_alive takes a Pid, not {type(pid).__name__}")
-    actor = get_node().actors.get(pid)
-    return actor is not None and not actor.dead
+    return pid in get_node().actors
 
 
 def processes() -> list[Pid]:
     """The live actors of this node."""
-    return sorted(pid for pid, actor in list(get_node().actors.items()) if not actor.dead)
+    return sorted(get_node().actors)
 
 
 def info(pid: Pid) -> dict[str, Any] | None:
@@ -141,7 +140,7 @@ def info(pid: Pid) -> dict[str, Any] | None:
         raise TypeError(f"info takes a Pid, not {type(pid).__name__}")
     node = get_node()
     actor = node.actors.get(pid)
-    if actor is None or actor.dead:
+    if actor is None:
         return None
     mailbox = actor.mailbox
     return {

@@ -75,7 +75,6 @@ class UnpicklableError(ActorError):
     """Stands in for an exit reason that could not be pickled (``repr`` of it)."""
 
 
-@final
 class Exit(BaseException):
     """Raised inside an actor to end it with ``.reason``.
 

@@ -17,7 +17,8 @@ import os
 import socket
 import struct
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Final
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
 
 from . import _wire
 from ._save_queue import SaveQueue
@@ -66,6 +67,10 @@ class Mailbox:
     """The mailbox of one actor. Only the owner thread reads from it."""
 
     __slots__ = (
+        "_my_os_pid",
+        "_on_untrusted",
+        "_rcvtimeo",
+        "_recvmsg",
         "address",
         "backlog",
         "closed",
@@ -79,10 +84,6 @@ class Mailbox:
         "sock",
         "unread",
         "woken",
-        "_rcvtimeo",
-        "_on_untrusted",
-        "_my_os_pid",
-        "_recvmsg",
     )
 
     def __init__(

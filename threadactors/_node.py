@@ -11,7 +11,8 @@ import secrets
 import socket
 import threading
 import time
-from typing import Any, Callable, Final
+from collections.abc import Callable
+from typing import Any, Final
 
 from . import _wire
 from ._asyncexc import clear_async_exc, raise_in_thread
@@ -22,7 +23,16 @@ from ._pid import Pid, RefMaker, node_prefix
 from ._registry import Registry
 from ._timers import Timers
 
-__all__ = ["NO_EXIT", "Actor", "Node", "current_actor", "enter", "get_node", "leave", "shutdown_node"]
+__all__ = [
+    "NO_EXIT",
+    "Actor",
+    "Node",
+    "current_actor",
+    "enter",
+    "get_node",
+    "leave",
+    "shutdown_node",
+]
 
 NO_EXIT: Final = object()  # no exit pending
 
@@ -57,26 +67,26 @@ class Actor:
     attributes; everything else is touched by the owner thread only."""
 
     __slots__ = (
-        "node",
-        "pid",
-        "mailbox",
-        "adopted",
-        "function",
-        "thread",
-        "ident",
-        "native_id",
-        "status",
-        "trap_exit",
-        "exc_lock",
-        "depth",
-        "pending_exit",
-        "injected",
-        "dead",
-        "exit_reason",
-        "links",
-        "monitors",
-        "monitored_by",
         "__weakref__",
+        "adopted",
+        "dead",
+        "depth",
+        "exc_lock",
+        "exit_reason",
+        "function",
+        "ident",
+        "injected",
+        "links",
+        "mailbox",
+        "monitored_by",
+        "monitors",
+        "native_id",
+        "node",
+        "pending_exit",
+        "pid",
+        "status",
+        "thread",
+        "trap_exit",
     )
 
     def __init__(self, node: Node, pid: Pid, mailbox: Mailbox, function: str, adopted: bool):
@@ -261,12 +271,10 @@ class Node:
         actor.status = "exiting"
         actor.exit_reason = reason
         self.registry.release(actor.pid)
-        self.actors.pop(actor.pid, None)
         actor.mailbox.close()
-        # A stray (killed) thread still inside the runtime could touch its
-        # save queue after this; it never is at depth 0 and we never inject
-        # there, so it leaves through a check of ``dead`` first.
         actor.mailbox.close_save_queue()
+        # Last: whoever sees it gone from the table sees its fds closed too.
+        self.actors.pop(actor.pid, None)
         if reason == NORMAL:
             logger.debug("actor_exit", pid=repr(actor.pid), reason=reason)
 
@@ -279,8 +287,8 @@ class Node:
         deliver(sender.mailbox.sock, target.mailbox, frame, self.wake)
 
     def resolve(self, dest: Pid | str) -> Pid:
-        if dest.__class__ is Pid:
-            return dest  # type: ignore[return-value]
+        if isinstance(dest, Pid):
+            return dest
         if isinstance(dest, str):
             pid = self.registry.whereis(dest)
             if pid is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, final
+from collections.abc import Callable
+from typing import Any, final
 
 __all__ = ["ANY", "compile_patterns"]
 
@@ -34,21 +35,18 @@ def match(pattern: Any, msg: Any) -> bool:
         return (
             isinstance(msg, tuple)
             and len(msg) == len(pattern)
-            and all(match(p, m) for p, m in zip(pattern, msg))
+            and all(match(p, m) for p, m in zip(pattern, msg, strict=True))
         )
     if isinstance(pattern, list):
         return (
             isinstance(msg, list)
             and len(msg) == len(pattern)
-            and all(match(p, m) for p, m in zip(pattern, msg))
+            and all(match(p, m) for p, m in zip(pattern, msg, strict=True))
         )
     if isinstance(pattern, dict):
         if not isinstance(msg, dict):
             return False
-        for key, sub in pattern.items():
-            if key not in msg or not match(sub, msg[key]):
-                return False
-        return True
+        return all(key in msg and match(sub, msg[key]) for key, sub in pattern.items())
     if callable(pattern):
         return bool(pattern(msg))
     return bool(msg == pattern)
@@ -87,6 +85,7 @@ Key = tuple[Any, Any]  # ((kind, length), head)
 
 def message_key(msg: Any) -> Key:
     """Where a saved message is filed."""
+    kind: type[Any]
     if isinstance(msg, tuple):
         kind = tuple
     elif isinstance(msg, list):
@@ -106,7 +105,7 @@ def pattern_keys(patterns: tuple[Any, ...]) -> list[Key] | None:
     keys: list[Key] = []
     for pattern in patterns:
         if isinstance(pattern, tuple):
-            kind: type = tuple
+            kind: type[Any] = tuple
         elif isinstance(pattern, list):
             kind = list
         else:

@@ -75,12 +75,12 @@ class Pid:
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is Pid:
-            return self._key == other._key  # type: ignore[attr-defined, no-any-return]
+            return self._key == other._key
         return NotImplemented
 
     def __ne__(self, other: object) -> bool:
         if other.__class__ is Pid:
-            return self._key != other._key  # type: ignore[attr-defined, no-any-return]
+            return self._key != other._key
         return NotImplemented
 
     def __lt__(self, other: Pid) -> bool:
@@ -142,7 +142,7 @@ class Ref:
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is Ref:
-            return self._key == other._key  # type: ignore[attr-defined, no-any-return]
+            return self._key == other._key
         return NotImplemented
 
 

@@ -32,7 +32,7 @@ def check_timeout(timeout: Any) -> float | None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise TypeError(f"timeout must be a number of seconds or None, not {timeout!r}")
-    if not timeout >= 0 or math.isinf(timeout) and timeout < 0:
+    if not timeout >= 0 or (math.isinf(timeout) and timeout < 0):
         raise ValueError(f"timeout must be >= 0 seconds, not {timeout!r}")
     if math.isinf(timeout):
         return None
@@ -105,7 +105,11 @@ def _check_exit(actor: Actor) -> None:
     if actor.pending_exit is not NO_EXIT:
         raise Exit(actor.pending_exit)
     if actor.mailbox.closed:
-        raise Exit(actor.exit_reason if actor.exit_reason is not None else (SHUTDOWN if actor.adopted else KILLED))
+        raise Exit(
+            actor.exit_reason
+            if actor.exit_reason is not None
+            else (SHUTDOWN if actor.adopted else KILLED)
+        )
 
 
 def purge_timer(actor: Actor, timer: int) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import bisect
 import heapq
 import os
-from typing import Any, Final, Iterable, Iterator, NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import Any, Final, NamedTuple
 
 from ._patterns import WILD, Key
 
@@ -104,7 +105,9 @@ class SaveQueue:
             for seqs in chosen:
                 if seqs and id(seqs) not in seen:
                     seen.add(id(seqs))
-                    lists.append(seqs[bisect.bisect_left(seqs, since) :] if since > 0 else list(seqs))
+                    lists.append(
+                        seqs[bisect.bisect_left(seqs, since) :] if since > 0 else list(seqs)
+                    )
         if not lists:
             return ()
         if len(lists) == 1:

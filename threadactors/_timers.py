@@ -6,7 +6,8 @@ import heapq
 import itertools
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ._log import logger
 

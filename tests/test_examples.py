@@ -1,0 +1,56 @@
+"""Every example runs as a script and says what it should."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def run(*args: str) -> str:
+    out = subprocess.run(
+        [sys.executable, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    return out.stdout
+
+
+def test_every_example_is_covered() -> None:
+    assert {p.name for p in EXAMPLES.glob("*.py")} == set(CHECKS)
+
+
+def check_seed_demo(out: str) -> None:
+    assert "sending: a0 a1 a2 b0 b1 b2" in out
+    assert "received: a0 b0 a1 b1 a2 b2" in out
+
+
+def check_ping_pong(out: str) -> None:
+    assert "1000 ping-pong rounds in" in out
+    assert "µs per round trip" in out
+
+
+CHECKS = {
+    "seed_demo.py": ((), check_seed_demo),
+    "ping_pong.py": (("1000",), check_ping_pong),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_example(name: str) -> None:
+    args, check = CHECKS[name]
+    check(run(str(EXAMPLES / name), *args))
+
+
+def test_demo_command() -> None:
+    out = run("-m", "threadactors", "demo")
+    assert "sending, in this order: a0 a1 a2 b0 b1 b2" in out
+    assert "received, in this order: a0 b0 a1 b1 a2 b2" in out
