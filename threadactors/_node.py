@@ -230,7 +230,21 @@ class Node:
             # try that encloses it on 3.11/3.12 (linux-facts §9): caught here.
             reason = e.reason
         finally:
-            self._finish(actor, reason)
+            # From here on no exit may be injected. Inline, not in a helper:
+            # an exit injected just before could fire on entering a function
+            # (3.12+), outside any try of ours. It fires at most once.
+            while True:
+                try:
+                    with actor.exc_lock:
+                        actor.depth += 1
+                        actor.status = "exiting"
+                        if actor.injected:
+                            actor.injected = False
+                            clear_async_exc(threading.get_ident())
+                    break
+                except Exit:
+                    continue
+            self.actor_ended(actor, reason)
 
     def _crash(self, actor: Actor, exc: BaseException) -> Any:
         logger.error(
@@ -245,22 +259,6 @@ class Node:
         except Exception:
             return UnpicklableError(repr(exc))
         return exc
-
-    def _finish(self, actor: Actor, reason: Any) -> None:
-        # From here on no exit may be injected: retry until the flag is set
-        # with nothing pending (an exit injected just before may fire once).
-        while True:
-            try:
-                with actor.exc_lock:
-                    actor.depth += 1
-                    actor.status = "exiting"
-                    if actor.injected:
-                        actor.injected = False
-                        clear_async_exc(threading.get_ident())
-                break
-            except Exit:
-                continue
-        self.actor_ended(actor, reason)
 
     def actor_ended(self, actor: Actor, reason: Any) -> None:
         """Release everything of an actor that has ended with ``reason``."""
