@@ -246,3 +246,21 @@ def test_shutdown_racing_actors_that_are_ending() -> None:
             ta.spawn(ta.send, me, i)
         ta.shutdown(timeout=5)
     assert node_sockets() == []
+
+
+def test_interpreter_exit_stops_the_node() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import threadactors as ta\n"
+        "def waiter():\n"
+        "    ta.receive()\n"
+        "def spinner():\n"
+        "    while True: pass\n"
+        "ta.spawn(waiter); ta.spawn(spinner)\n"
+        "print('bye', flush=True)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "bye"
