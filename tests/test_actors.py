@@ -188,7 +188,7 @@ def test_thousand_actors_spawned_and_ended_leave_nothing() -> None:
     # The main thread's own actor is all that is left of the node.
     assert ta.processes() == [me]
     assert {os.readlink(f"/proc/self/fd/{fd}") for fd in open_fds() - fds} == set()
-    assert len(node_sockets()) == 1
+    assert len(node_sockets()) == 2  # ours and the monitor thread's
 
 
 def test_shutdown_ends_waiting_and_busy_actors_and_node_restarts() -> None:
@@ -208,8 +208,8 @@ def test_shutdown_ends_waiting_and_busy_actors_and_node_restarts() -> None:
     start = time.monotonic()
     ta.shutdown(timeout=5)
     assert time.monotonic() - start < 5  # both ended on the shutdown exit
-    assert not ta.is_alive(waiter) and not ta.is_alive(spinner_pid)
     assert node_sockets() == []
+    assert not ta.is_alive(waiter) and not ta.is_alive(spinner_pid)
     # A runtime call starts a new node, with a new address prefix.
     new_me = ta.self()
     assert new_me != me
@@ -261,6 +261,8 @@ def test_interpreter_exit_stops_the_node() -> None:
         "ta.spawn(waiter); ta.spawn(spinner)\n"
         "print('bye', flush=True)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "bye"
+    assert out.stdout.splitlines()[0] == "bye"

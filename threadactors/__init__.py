@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from ._api import (
     cancel_timer,
+    demonitor,
     exit,  # noqa: A004 - Erlang's name, by design
     info,
     is_alive,
+    link,
     make_ref,
+    monitor,
     processes,
     receive,
     register,
@@ -20,7 +23,11 @@ from ._api import (
     send_after,
     shutdown,
     spawn,
+    spawn_link,
+    spawn_monitor,
     spawn_opt,
+    trap_exit,
+    unlink,
     unregister,
     whereis,
 )
@@ -43,6 +50,7 @@ from ._errors import (
 )
 from ._patterns import ANY
 from ._pid import Pid, Ref
+from ._signals import Down, ExitSignal
 
 __all__ = [
     "ANY",
@@ -54,7 +62,9 @@ __all__ = [
     "SHUTDOWN",
     "ActorError",
     "CallError",
+    "Down",
     "Exit",
+    "ExitSignal",
     "NameTaken",
     "NoProc",
     "Pid",
@@ -64,10 +74,13 @@ __all__ = [
     "Timeout",
     "UnpicklableError",
     "cancel_timer",
+    "demonitor",
     "exit",
     "info",
     "is_alive",
+    "link",
     "make_ref",
+    "monitor",
     "processes",
     "receive",
     "register",
@@ -77,7 +90,11 @@ __all__ = [
     "send_after",
     "shutdown",
     "spawn",
+    "spawn_link",
+    "spawn_monitor",
     "spawn_opt",
+    "trap_exit",
+    "unlink",
     "unregister",
     "whereis",
 ]

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, overload
 
 from . import _wire
-from ._errors import Exit, NoProc, Timeout
+from ._errors import NOPROC, Exit, NoProc, Timeout
 from ._node import current_actor, enter, get_node, leave, shutdown_node
 from ._patterns import compile_patterns, pattern_keys
 from ._pid import Pid, Ref
 from ._receive import NO_DEFAULT, _TimedOut, check_timeout, purge_timer, receive_in
+from ._signals import Down, ExitSignal
 
 __all__ = [
     "cancel_timer",
+    "demonitor",
     "exit",
     "info",
     "is_alive",
+    "link",
     "make_ref",
+    "monitor",
     "processes",
     "receive",
     "register",
@@ -28,7 +32,11 @@ __all__ = [
     "send_after",
     "shutdown",
     "spawn",
+    "spawn_link",
+    "spawn_monitor",
     "spawn_opt",
+    "trap_exit",
+    "unlink",
     "unregister",
     "whereis",
 ]
@@ -40,6 +48,18 @@ def spawn(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Pid:
     """Start ``fn(*args, **kwargs)`` in a new actor and return its pid."""
     pid: Pid = spawn_opt(fn, args, kwargs)
     return pid
+
+
+def spawn_link(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Pid:
+    """Spawn and link to the new actor atomically."""
+    pid: Pid = spawn_opt(fn, args, kwargs, link=True)
+    return pid
+
+
+def spawn_monitor(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> tuple[Pid, Ref]:
+    """Spawn and monitor the new actor atomically: ``(pid, ref)``."""
+    result: tuple[Pid, Ref] = spawn_opt(fn, args, kwargs, monitor=True)
+    return result
 
 
 def spawn_opt(
@@ -61,13 +81,21 @@ def spawn_opt(
         raise TypeError(f"kwargs must be a dict, not {type(kwargs).__name__}")
     if name is not None and not isinstance(name, str):
         raise TypeError(f"a name is a str, not {type(name).__name__}")
-    if link or monitor:
-        raise NotImplementedError("links and monitors are not built yet")
     actor = enter()
     try:
-        return actor.node.spawn(fn, args, kwargs or {}, name=name, trap_exit=bool(trap_exit))
+        pid, ref = actor.node.spawn(
+            actor,
+            fn,
+            args,
+            kwargs or {},
+            name=name,
+            trap_exit=bool(trap_exit),
+            link=bool(link),
+            monitor=bool(monitor),
+        )
     finally:
         leave(actor)
+    return (pid, ref) if monitor else pid
 
 
 def self() -> Pid:
@@ -112,9 +140,130 @@ def receive(*patterns: Any, timeout: float | None = None, default: Any = NO_DEFA
         leave(actor)
 
 
-def exit(reason: Any) -> NoReturn:  # noqa: A001 - Erlang's name, by design
-    """End the calling actor with ``reason``."""
-    raise Exit(reason)
+@overload
+def exit(reason: Any, /) -> NoReturn: ...  # noqa: A001
+@overload
+def exit(pid: Pid, reason: Any, /) -> None: ...  # noqa: A001
+def exit(*args: Any) -> None:  # noqa: A001 - Erlang's name, by design
+    """``exit(reason)`` ends the caller; ``exit(pid, reason)`` sends an exit signal.
+
+    The signal's effect follows SPEC §4: ``"kill"`` ends ``pid`` with
+    ``"killed"`` before this returns; ``"normal"`` is ignored unless ``pid``
+    traps exits (or is the caller); any other reason ends ``pid``, or reaches
+    it as an ``ExitSignal`` message if it traps exits.
+    """
+    if len(args) == 1:
+        raise Exit(args[0])
+    if len(args) != 2:
+        raise TypeError(f"exit takes (reason) or (pid, reason), not {len(args)} arguments")
+    pid, reason = args
+    if not isinstance(pid, Pid):
+        raise TypeError(f"exit(pid, reason) takes a Pid, not {type(pid).__name__}")
+    actor = enter()
+    try:
+        target = actor.node.actors.get(pid)
+        if target is not None:
+            actor.node.exit_signal(actor, target, reason)
+    finally:
+        leave(actor)
+
+
+def trap_exit(flag: bool) -> bool:
+    """Set whether exit signals become ``ExitSignal`` messages; returns the old flag."""
+    actor = enter()
+    try:
+        with actor.exc_lock:
+            previous = actor.trap_exit
+            actor.trap_exit = bool(flag)
+        return previous
+    finally:
+        leave(actor)
+
+
+def link(pid: Pid) -> None:
+    """Link the caller and ``pid`` (both ways; idempotent).
+
+    ``pid`` not alive: ``NoProc``, or an ``ExitSignal(pid, "noproc")``
+    message if the caller traps exits.
+    """
+    if not isinstance(pid, Pid):
+        raise TypeError(f"link takes a Pid, not {type(pid).__name__}")
+    actor = enter()
+    try:
+        if pid == actor.pid:
+            return
+        node = actor.node
+        if pid not in node.actors:
+            if not actor.trap_exit:
+                raise NoProc(f"{pid!r} is not alive")
+            node.deliver(actor, actor.pid, _encode(ExitSignal(pid, NOPROC)))
+            return
+        with actor.exc_lock:
+            if pid in actor.links:
+                return
+            actor.links.add(pid)
+        node.monitor.request("link", actor.pid, pid)
+    finally:
+        leave(actor)
+
+
+def unlink(pid: Pid) -> None:
+    """Remove the link with ``pid``; once this returns it has no effect on the caller."""
+    if not isinstance(pid, Pid):
+        raise TypeError(f"unlink takes a Pid, not {type(pid).__name__}")
+    actor = enter()
+    try:
+        with actor.exc_lock:
+            if pid not in actor.links:
+                return
+            actor.links.discard(pid)
+        actor.node.monitor.request("unlink", actor.pid, pid)
+    finally:
+        leave(actor)
+
+
+def monitor(pid: Pid) -> Ref:
+    """Monitor ``pid``: a ``Down(ref, pid, reason)`` message when it ends
+    (at once, with ``"noproc"``, if it is not alive)."""
+    if not isinstance(pid, Pid):
+        raise TypeError(f"monitor takes a Pid, not {type(pid).__name__}")
+    actor = enter()
+    try:
+        node = actor.node
+        ref = node.make_ref()
+        with actor.exc_lock:
+            actor.monitors[ref] = pid
+        node.monitor.request("monitor", actor.pid, pid, ref)
+        return ref
+    finally:
+        leave(actor)
+
+
+def demonitor(ref: Ref, flush: bool = False) -> None:
+    """Stop monitor ``ref``: no ``Down`` for it arrives after this returns.
+
+    With ``flush=True`` a ``Down`` of it already in the mailbox is removed
+    too. An unknown or spent ref is harmless.
+    """
+    if not isinstance(ref, Ref):
+        raise TypeError(f"demonitor takes a Ref, not {type(ref).__name__}")
+    actor = enter()
+    try:
+        with actor.exc_lock:
+            target = actor.monitors.pop(ref, None)
+        if target is not None:
+            actor.node.monitor.request("demonitor", actor.pid, ref)
+        if flush:
+            receive_in(
+                actor,
+                lambda m: m.__class__ is Down and m.ref == ref,
+                None,
+                0,
+            )
+    except _TimedOut:
+        pass
+    finally:
+        leave(actor)
 
 
 def make_ref() -> Ref:
@@ -150,9 +299,9 @@ def info(pid: Pid) -> dict[str, Any] | None:
         "message_queue_len": mailbox.queue_length(),
         "save_queue_len": len(mailbox.save),
         "save_queue_bytes": mailbox.save.file_size,
-        "links": sorted(actor.links),
-        "monitors": sorted(set(actor.monitors.values())),
-        "monitored_by": sorted(set(actor.monitored_by.values())),
+        "links": sorted(set(actor.links)),
+        "monitors": sorted(set(dict(actor.monitors).values())),
+        "monitored_by": node.monitor.monitored_by(pid),
         "trap_exit": actor.trap_exit,
         "function": actor.function,
         "thread_id": actor.native_id,

@@ -230,7 +230,7 @@ class Mailbox:
     def close(self) -> None:
         """Refuse further messages and release the socket and the memfd."""
         with self.lock:
-            if self.closed:
+            if self.sock.fileno() < 0:
                 return
             self.closed = True
             self.backlog = []
@@ -242,6 +242,19 @@ class Mailbox:
             pass
         self.sock.close()
         self.unread.clear()
+
+    def shut(self) -> None:
+        """Refuse further messages and wake the owner; keep the fds (it is
+        busy with them: it calls ``close`` itself)."""
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            self.backlog = []
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def close_save_queue(self) -> None:
         self.save.close()

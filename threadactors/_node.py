@@ -12,15 +12,27 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from . import _wire
 from ._asyncexc import clear_async_exc, raise_in_thread
-from ._errors import KILLED, NORMAL, SHUTDOWN, Exit, NoProc, SpawnError, UnpicklableError
+from ._errors import (
+    KILL,
+    KILLED,
+    NOPROC,
+    NORMAL,
+    SHUTDOWN,
+    Exit,
+    NoProc,
+    SpawnError,
+    UnpicklableError,
+)
 from ._log import logger
 from ._mailbox import SNDBUF, Mailbox, deliver
-from ._pid import Pid, RefMaker, node_prefix
+from ._monitor import Monitor
+from ._pid import Pid, Ref, RefMaker, node_prefix
 from ._registry import Registry
+from ._signals import ExitSignal
 from ._timers import Timers
 
 __all__ = [
@@ -72,6 +84,7 @@ class Actor:
         "dead",
         "depth",
         "exc_lock",
+        "exit_raised",
         "exit_reason",
         "function",
         "ident",
@@ -107,9 +120,10 @@ class Actor:
         self.injected = False  # an async exception may be pending in the thread
         self.dead = False
         self.exit_reason: Any = None
+        self.exit_raised = False  # an adopted thread has seen its actor's exit
+        # Its own view of its links and monitors: see _monitor.py.
         self.links: set[Pid] = set()
-        self.monitors: dict[Any, Pid] = {}
-        self.monitored_by: dict[Any, Pid] = {}
+        self.monitors: dict[Ref, Pid] = {}
 
     def __repr__(self) -> str:
         return f"<Actor {self.pid!r} {self.function}>"
@@ -143,14 +157,17 @@ class Node:
         # wake-up never waits behind an actor's unread datagrams.
         self.waker = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.waker.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+        # Ended actors whose end the monitor thread has not processed yet.
+        self.unannounced: dict[Pid, Actor] = {}
         _raise_fd_limit()
+        self.monitor = Monitor(self)
 
     # -- actors ----------------------------------------------------------
 
     def _new_actor(self, function: str, adopted: bool) -> Actor:
         pid = Pid._make(self.os_pid, self.nonce, next(self._serials))
         try:
-            mailbox = Mailbox(pid, self._untrusted)
+            mailbox = Mailbox(pid, self.untrusted)
         except OSError as e:
             raise SpawnError(f"cannot create the mailbox of a new actor: {e}") from e
         return Actor(self, pid, mailbox, function, adopted)
@@ -168,14 +185,17 @@ class Node:
         _tls.guard = _AdoptionGuard(actor)
         return actor
 
-    def spawn(
+    def spawn(  # noqa: PLR0917
         self,
+        parent: Actor,
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         name: str | None = None,
         trap_exit: bool = False,
-    ) -> Pid:
+        link: bool = False,
+        monitor: bool = False,
+    ) -> tuple[Pid, Ref | None]:
         if self.closing:
             raise SpawnError("the node is shutting down")
         actor = self._new_actor(_qualname(fn), adopted=False)
@@ -199,15 +219,26 @@ class Node:
             if len(self._threads) >= 256:
                 self._threads = {t for t in self._threads if t.is_alive()}
             self._threads.add(thread)
+        # Queued before the child runs, so before its end: atomic (LNK-2, MON-5).
+        ref = None
+        if link:
+            with parent.exc_lock:
+                parent.links.add(pid)
+            actor.links.add(parent.pid)
+            self.monitor.request("link", parent.pid, pid)
+        if monitor:
+            ref = self.make_ref()
+            with parent.exc_lock:
+                parent.monitors[ref] = pid
+            self.monitor.request("monitor", parent.pid, pid, ref)
         try:
             thread.start()
         except BaseException as e:
-            self.actors.pop(pid, None)
-            self.registry.release(pid)
-            actor.dead = True
-            actor.mailbox.close()
+            with self._lock:
+                self._threads.discard(thread)
+            self.actor_ended(actor, NOPROC)
             raise SpawnError(f"cannot start the thread of a new actor: {e}") from e
-        return pid
+        return pid, ref
 
     def _run(self, actor: Actor, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
         _tls.actor = actor
@@ -224,7 +255,10 @@ class Node:
             except Exit as e:
                 reason = e.reason
             except BaseException as e:
-                reason = self._crash(actor, e)
+                if actor.pending_exit is NO_EXIT:
+                    reason = self._crash(actor, e)
+                else:  # cleanup failed while exiting: the first reason wins
+                    reason = actor.pending_exit
         except Exit as e:
             # An asynchronous exit raised at a loop's back edge can escape the
             # try that encloses it on 3.11/3.12 (linux-facts §9): caught here.
@@ -245,6 +279,9 @@ class Node:
                 except Exit:
                     continue
             self.actor_ended(actor, reason)
+            # Killed while inside the runtime: the killer left these to us.
+            actor.mailbox.close()
+            actor.mailbox.close_save_queue()
 
     def _crash(self, actor: Actor, exc: BaseException) -> Any:
         logger.error(
@@ -261,20 +298,34 @@ class Node:
         return exc
 
     def actor_ended(self, actor: Actor, reason: Any) -> None:
-        """Release everything of an actor that has ended with ``reason``."""
-        with self._lock:
+        """Release an actor that ended with ``reason`` and announce its end.
+
+        The name goes first (whoever sees the end can take it at once), then
+        the fds, then the table entry; the monitor thread is told last.
+        """
+        with actor.exc_lock:
             if actor.dead:
                 return
             actor.dead = True
+            owner_busy = actor.depth > 0 and actor.thread is not threading.current_thread()
         actor.status = "exiting"
         actor.exit_reason = reason
-        self.registry.release(actor.pid)
-        actor.mailbox.close()
-        actor.mailbox.close_save_queue()
-        # Last: whoever sees it gone from the table sees its fds closed too.
-        self.actors.pop(actor.pid, None)
-        if reason == NORMAL:
-            logger.debug("actor_exit", pid=repr(actor.pid), reason=reason)
+        pid = actor.pid
+        self.registry.release(pid)
+        if owner_busy:
+            # Its thread is inside the runtime (killed): wake it, and let it
+            # close its own fds on the way out rather than pull them away.
+            actor.mailbox.shut()
+        else:
+            actor.mailbox.close()
+            actor.mailbox.close_save_queue()
+        self.unannounced[pid] = actor
+        self.actors.pop(pid, None)
+        self.monitor.request("ended", pid, reason)
+        if _quiet(reason):
+            logger.debug("actor_exit", pid=repr(pid), reason=reason)
+        elif not isinstance(reason, BaseException):
+            logger.warning("actor_exit", pid=repr(pid), reason=repr(reason))
 
     # -- messages --------------------------------------------------------
 
@@ -320,7 +371,7 @@ class Node:
         mailbox.woken = True
         self.wake(mailbox)
 
-    def _untrusted(self, sender: int, size: int) -> None:
+    def untrusted(self, sender: int, size: int) -> None:
         if sender in self._untrusted_seen:
             return
         self._untrusted_seen.add(sender)
@@ -328,16 +379,66 @@ class Node:
 
     # -- exits -----------------------------------------------------------
 
+    @staticmethod
+    def exiting(actor: Actor) -> bool:
+        """Already on its way out: further exit signals but ``kill`` are ignored."""
+        return actor.dead or actor.pending_exit is not NO_EXIT or actor.status == "exiting"
+
     def signal_exit(self, actor: Actor, reason: Any) -> None:
-        """Deliver an exit into ``actor``'s thread (SPEC §4, delivery)."""
+        """Make ``actor`` end with ``reason`` (SPEC §4, delivery to a thread).
+
+        Waiting in ``receive``: woken, ``Exit`` raised there. In Python code:
+        an asynchronous ``Exit`` now. Inside the runtime: raised on the way
+        out. Adopted threads: at their next runtime call.
+        """
         with actor.exc_lock:
-            if actor.dead or actor.status == "exiting" or actor.pending_exit is not NO_EXIT:
+            if self.exiting(actor):
                 return
             actor.pending_exit = reason
             if not actor.adopted and actor.depth == 0 and actor.ident is not None:
                 actor.injected = True
                 raise_in_thread(actor.ident, _AsyncExit)
         self.wake(actor.mailbox)
+
+    def kill(self, actor: Actor) -> None:
+        """End ``actor`` with ``killed`` now: dead for everyone at once."""
+        with actor.exc_lock:
+            if actor.dead:
+                return
+            actor.pending_exit = KILLED
+            if (
+                not actor.adopted
+                and actor.depth == 0
+                and actor.ident is not None
+                and not actor.injected
+            ):
+                actor.injected = True
+                raise_in_thread(actor.ident, _AsyncExit)
+        self.actor_ended(actor, KILLED)
+
+    def exit_signal(self, sender: Actor, target: Actor, reason: Any) -> None:
+        """``exit(pid, reason)``: the reception table of SPEC §4, applied now.
+
+        The sender's thread delivers it, so it is ordered with the sender's
+        messages (SIG-1) and a kill is complete when ``exit`` returns.
+        """
+        if reason == KILL:
+            self.kill(target)
+            return
+        with target.exc_lock:
+            if self.exiting(target):
+                return
+            if target.trap_exit:
+                deliver(
+                    sender.mailbox.sock,
+                    target.mailbox,
+                    _wire.encode(ExitSignal(sender.pid, reason)),
+                    self.wake,
+                )
+                return
+            if reason == NORMAL and target is not sender:
+                return
+        self.signal_exit(target, reason)
 
     def shutdown(self, timeout: float) -> None:
         self.closing = True
@@ -352,18 +453,25 @@ class Node:
                 thread.join(max(0.0, deadline - time.monotonic()))
         for actor in list(self.actors.values()):
             if actor.adopted or actor is me:
+                actor.exit_raised = True  # its thread just carries on in a new node
                 self.actor_ended(actor, SHUTDOWN)
                 continue
             # Still running: killed, dead for everyone now, thread abandoned.
-            with actor.exc_lock:
-                actor.pending_exit = KILLED
-                if actor.ident is not None and actor.depth == 0 and not actor.injected:
-                    actor.injected = True
-                    raise_in_thread(actor.ident, _AsyncExit)
-            self.actor_ended(actor, KILLED)
+            self.kill(actor)
+            actor.mailbox.close()
+            actor.mailbox.close_save_queue()
         self.timers.stop()
+        self.monitor.stop()
         self.registry.clear()
+        self.unannounced.clear()
         self.waker.close()
+
+
+def _quiet(reason: Any) -> bool:
+    """Ends that are not worth more than a debug line (as OTP logs them)."""
+    if isinstance(reason, tuple):
+        return len(reason) == 2 and reason[0] == SHUTDOWN
+    return bool(reason == NORMAL) or bool(reason == SHUTDOWN)
 
 
 def _raise_fd_limit() -> None:
@@ -402,10 +510,20 @@ def current_actor() -> Actor:
     except AttributeError:
         return get_node().adopt(threading.current_thread())
     if actor.dead:
-        if actor.adopted:
+        if actor.adopted and actor.exit_raised:
             return get_node().adopt(threading.current_thread())
+        actor.exit_raised = True
         raise Exit(actor.exit_reason if actor.exit_reason is not None else KILLED)
     return actor
+
+
+def raise_exit(actor: Actor) -> NoReturn:
+    """Raise the pending exit; an adopted thread's actor ends here."""
+    reason = actor.pending_exit
+    if actor.adopted:
+        actor.exit_raised = True
+        actor.node.actor_ended(actor, reason)
+    raise Exit(reason)
 
 
 def enter() -> Actor:
@@ -413,7 +531,7 @@ def enter() -> Actor:
     actor = current_actor()
     if actor.adopted:
         if actor.pending_exit is not NO_EXIT:
-            raise Exit(actor.pending_exit)
+            raise_exit(actor)
         actor.depth += 1
         return actor
     try:
@@ -429,7 +547,7 @@ def enter() -> Actor:
         raise
     if actor.pending_exit is not NO_EXIT and actor.depth == 1:
         actor.depth = 0
-        raise Exit(actor.pending_exit)
+        raise_exit(actor)
     return actor
 
 
@@ -437,7 +555,7 @@ def leave(actor: Actor) -> None:
     """End a runtime call; an exit that came meanwhile is raised now."""
     actor.depth -= 1
     if actor.depth == 0 and actor.pending_exit is not NO_EXIT:
-        raise Exit(actor.pending_exit)
+        raise_exit(actor)
 
 
 def shutdown_node(timeout: float) -> None:

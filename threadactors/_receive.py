@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Final
 from . import _wire
 from ._errors import KILLED, SHUTDOWN, Exit
 from ._log import logger
-from ._node import NO_EXIT
+from ._node import NO_EXIT, raise_exit
 from ._patterns import Key, Matcher, message_key
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def receive_in(
 
 def _check_exit(actor: Actor) -> None:
     if actor.pending_exit is not NO_EXIT:
-        raise Exit(actor.pending_exit)
+        raise_exit(actor)
     if actor.mailbox.closed:
         raise Exit(
             actor.exit_reason

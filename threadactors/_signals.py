@@ -1,0 +1,27 @@
+"""The messages that signals become: ``ExitSignal`` and ``Down``."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ._pid import Pid, Ref
+
+__all__ = ["Down", "ExitSignal"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ExitSignal:
+    """An exit signal from ``pid`` received while trapping exits."""
+
+    pid: Pid
+    reason: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Down:
+    """Monitor ``ref`` saw ``pid`` end with ``reason``."""
+
+    ref: Ref
+    pid: Pid
+    reason: Any
