@@ -55,8 +55,11 @@ class _AsyncExit(Exit):
     """What another thread injects: an ``Exit`` with the pending reason."""
 
     def __init__(self) -> None:
+        # Runs in the target thread as the exception is raised there.
         actor = getattr(_tls, "actor", None)
         reason = actor.pending_exit if actor is not None else KILLED
+        if actor is not None:
+            actor.exit_raised = True
         super().__init__(KILLED if reason is NO_EXIT else reason)
 
 
@@ -120,7 +123,9 @@ class Actor:
         self.injected = False  # an async exception may be pending in the thread
         self.dead = False
         self.exit_reason: Any = None
-        self.exit_raised = False  # an adopted thread has seen its actor's exit
+        # Its thread has been handed the pending exit: its cleanup may use the
+        # runtime from now on (and an adopted thread's actor has ended).
+        self.exit_raised = False
         # Its own view of its links and monitors: see _monitor.py.
         self.links: set[Pid] = set()
         self.monitors: dict[Ref, Pid] = {}
@@ -520,8 +525,8 @@ def current_actor() -> Actor:
 def raise_exit(actor: Actor) -> NoReturn:
     """Raise the pending exit; an adopted thread's actor ends here."""
     reason = actor.pending_exit
+    actor.exit_raised = True
     if actor.adopted:
-        actor.exit_raised = True
         actor.node.actor_ended(actor, reason)
     raise Exit(reason)
 
@@ -530,7 +535,7 @@ def enter() -> Actor:
     """Start a runtime call: no asynchronous exit may land until ``leave``."""
     actor = current_actor()
     if actor.adopted:
-        if actor.pending_exit is not NO_EXIT:
+        if actor.pending_exit is not NO_EXIT and not actor.exit_raised:
             raise_exit(actor)
         actor.depth += 1
         return actor
@@ -545,7 +550,7 @@ def enter() -> Actor:
     except BaseException:
         actor.depth -= 1
         raise
-    if actor.pending_exit is not NO_EXIT and actor.depth == 1:
+    if actor.pending_exit is not NO_EXIT and actor.depth == 1 and not actor.exit_raised:
         actor.depth = 0
         raise_exit(actor)
     return actor
@@ -554,7 +559,7 @@ def enter() -> Actor:
 def leave(actor: Actor) -> None:
     """End a runtime call; an exit that came meanwhile is raised now."""
     actor.depth -= 1
-    if actor.depth == 0 and actor.pending_exit is not NO_EXIT:
+    if actor.depth == 0 and actor.pending_exit is not NO_EXIT and not actor.exit_raised:
         raise_exit(actor)
 
 

@@ -102,7 +102,7 @@ def receive_in(
 
 
 def _check_exit(actor: Actor) -> None:
-    if actor.pending_exit is not NO_EXIT:
+    if actor.pending_exit is not NO_EXIT and not actor.exit_raised:
         raise_exit(actor)
     if actor.mailbox.closed:
         raise Exit(
