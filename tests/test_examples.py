@@ -38,7 +38,15 @@ def check_ping_pong(out: str) -> None:
     assert "µs per round trip" in out
 
 
+def check_links(out: str) -> None:
+    assert "went down with it: RuntimeError('resize failed')" in out
+    assert "trapped ExitSignal(" in out and "RuntimeError('upload failed')" in out
+    assert "survivor alive: True" in out
+    assert "survivor stopped: 'normal'" in out
+
+
 CHECKS = {
+    "links.py": ((), check_links),
     "seed_demo.py": ((), check_seed_demo),
     "ping_pong.py": (("1000",), check_ping_pong),
 }

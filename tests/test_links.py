@@ -603,3 +603,21 @@ def test_shutdown_with_actor_stuck_in_sleep_returns_in_time() -> None:
     _, took, rest = line.split(" ", 2)
     assert rest == "new node"
     assert 1.0 <= float(took) < 3.0
+
+
+def test_exit_events_are_logged(logs: list[dict[str, Any]]) -> None:
+    _, ref = ta.spawn_monitor(lambda: None)
+    down_of(ref)
+    pid, ref = ta.spawn_monitor(idle)
+    ta.exit(pid, "bad luck")
+    down_of(ref)
+    exits = [(e["log_level"], e["reason"]) for e in logs if e["event"] == "actor_exit"]
+    assert ("debug", "normal") in exits
+    assert ("warning", "'bad luck'") in exits
+    crasher, ref = ta.spawn_monitor(ender, "raise")
+    ta.send(crasher, "go")
+    down_of(ref)
+    assert [e["log_level"] for e in logs if e["event"] == "crash_report"] == ["error"]
+    assert ("warning", repr(ValueError("crash"))) not in [
+        (e["log_level"], e["reason"]) for e in logs if e["event"] == "actor_exit"
+    ]

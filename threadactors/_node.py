@@ -248,6 +248,7 @@ class Node:
     def _run(self, actor: Actor, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
         _tls.actor = actor
         reason: Any = NORMAL
+        crashed = False
         try:
             with actor.exc_lock:
                 actor.ident = threading.get_ident()
@@ -262,6 +263,7 @@ class Node:
             except BaseException as e:
                 if actor.pending_exit is NO_EXIT:
                     reason = self._crash(actor, e)
+                    crashed = True
                 else:  # cleanup failed while exiting: the first reason wins
                     reason = actor.pending_exit
         except Exit as e:
@@ -283,7 +285,7 @@ class Node:
                     break
                 except Exit:
                     continue
-            self.actor_ended(actor, reason)
+            self.actor_ended(actor, reason, crashed)
             # Killed while inside the runtime: the killer left these to us.
             actor.mailbox.close()
             actor.mailbox.close_save_queue()
@@ -302,7 +304,7 @@ class Node:
             return UnpicklableError(repr(exc))
         return exc
 
-    def actor_ended(self, actor: Actor, reason: Any) -> None:
+    def actor_ended(self, actor: Actor, reason: Any, crash_logged: bool = False) -> None:
         """Release an actor that ended with ``reason`` and announce its end.
 
         The name goes first (whoever sees the end can take it at once), then
@@ -329,7 +331,7 @@ class Node:
         self.monitor.request("ended", pid, reason)
         if _quiet(reason):
             logger.debug("actor_exit", pid=repr(pid), reason=reason)
-        elif not isinstance(reason, BaseException):
+        elif not crash_logged:
             logger.warning("actor_exit", pid=repr(pid), reason=repr(reason))
 
     # -- messages --------------------------------------------------------
