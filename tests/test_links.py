@@ -254,9 +254,10 @@ def test_info_shows_links_and_monitors() -> None:
     ta.link(pid)
     ref = ta.monitor(pid)
     me = ta.self()
-    probe = ta.make_ref()  # the monitor thread has seen both once this arrives
-    ta.monitor(ta.spawn(ta.send, me, probe))
-    ta.receive(probe, timeout=10)
+    # The monitor thread takes requests in order: once it sends this Down it
+    # has recorded the link and the monitor above.
+    _, probe = ta.spawn_monitor(lambda: None)
+    down_of(probe)
     info = ta.info(pid)
     assert info is not None
     assert info["links"] == [me]
@@ -523,8 +524,11 @@ def test_adopted_thread_gets_exit_at_next_runtime_call() -> None:
     got: list[Any] = []
     proceed = threading.Event()
 
+    sent = threading.Event()
+
     def app_thread() -> None:
         ta.send(me, ("adopted", ta.self()))
+        sent.set()  # out of the runtime call: an exit now waits for the next
         proceed.wait()
         try:
             ta.send(me, "never")
@@ -535,6 +539,7 @@ def test_adopted_thread_gets_exit_at_next_runtime_call() -> None:
     t = threading.Thread(target=app_thread)
     t.start()
     _, pid = ta.receive(("adopted", ta.Pid), timeout=10)
+    assert sent.wait(10)
     ref = ta.monitor(pid)
     ta.exit(pid, "stop")
     proceed.set()

@@ -317,24 +317,32 @@ def register(name: str, pid: Pid | None = None) -> None:
     """
     if not isinstance(name, str):
         raise TypeError(f"a name is a str, not {type(name).__name__}")
-    if pid is None:
-        pid = current_actor().pid
-    elif not isinstance(pid, Pid):
+    if pid is not None and not isinstance(pid, Pid):
         raise TypeError(f"register takes a Pid, not {type(pid).__name__}")
-    node = get_node()
-    actor = node.actors.get(pid)
-    if actor is None or actor.dead:
-        raise NoProc(f"{pid!r} is not alive")
-    node.registry.register(name, pid)
-    if actor.dead:  # it ended meanwhile: its name must not outlive it
-        node.registry.release(pid)
-        raise NoProc(f"{pid!r} is not alive")
+    actor = enter()
+    try:
+        node = actor.node
+        if pid is None:
+            pid = actor.pid
+        target = node.actors.get(pid)
+        if target is None or target.dead:
+            raise NoProc(f"{pid!r} is not alive")
+        node.registry.register(name, pid)
+        if target.dead:  # it ended meanwhile: its name must not outlive it
+            node.registry.release(pid)
+            raise NoProc(f"{pid!r} is not alive")
+    finally:
+        leave(actor)
 
 
 def unregister(name: str) -> None:
     """Remove the registered ``name``; ``NoProc`` if it is not registered."""
-    if get_node().registry.unregister(name) is None:
-        raise NoProc(f"no process is registered as {name!r}")
+    actor = enter()
+    try:
+        if actor.node.registry.unregister(name) is None:
+            raise NoProc(f"no process is registered as {name!r}")
+    finally:
+        leave(actor)
 
 
 def whereis(name: str) -> Pid | None:
@@ -360,10 +368,14 @@ def send_after(seconds: float, dest: Pid | str, msg: Any) -> Ref:
     if not isinstance(dest, (Pid, str)):
         raise TypeError(f"a destination is a Pid or a registered name, not {type(dest).__name__}")
     frame = _encode(msg)
-    node = get_node()
-    ref = node.make_ref()
-    node.timers.send_after(float(seconds), ref._key[2], dest, frame)
-    return ref
+    actor = enter()
+    try:
+        node = actor.node
+        ref = node.make_ref()
+        node.timers.send_after(float(seconds), ref._key[2], dest, frame)
+        return ref
+    finally:
+        leave(actor)
 
 
 def cancel_timer(ref: Ref) -> float | None:
@@ -374,17 +386,17 @@ def cancel_timer(ref: Ref) -> float | None:
     """
     if not isinstance(ref, Ref):
         raise TypeError(f"cancel_timer takes a Ref, not {type(ref).__name__}")
-    node = get_node()
-    if ref._key[:2] != (node.os_pid, node.nonce):
-        return None
-    left = node.timers.cancel(ref._key[2])
-    if left is None:
-        actor = enter()
-        try:
+    actor = enter()
+    try:
+        node = actor.node
+        if ref._key[:2] != (node.os_pid, node.nonce):
+            return None
+        left = node.timers.cancel(ref._key[2])
+        if left is None:
             purge_timer(actor, ref._key[2])
-        finally:
-            leave(actor)
-    return left
+        return left
+    finally:
+        leave(actor)
 
 
 def shutdown(timeout: float = 5.0) -> None:

@@ -326,13 +326,13 @@ class Node:
         else:
             actor.mailbox.close()
             actor.mailbox.close_save_queue()
-        self.unannounced[pid] = actor
-        self.actors.pop(pid, None)
-        self.monitor.request("ended", pid, reason)
         if _quiet(reason):
             logger.debug("actor_exit", pid=repr(pid), reason=reason)
         elif not crash_logged:
             logger.warning("actor_exit", pid=repr(pid), reason=repr(reason))
+        self.unannounced[pid] = actor
+        self.actors.pop(pid, None)
+        self.monitor.request("ended", pid, reason)
 
     # -- messages --------------------------------------------------------
 

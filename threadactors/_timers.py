@@ -23,7 +23,9 @@ class Timers:
 
     def __init__(self, node: Node) -> None:
         self._node = node
-        self._cond = threading.Condition(threading.Lock())
+        # Reentrant: a send made while firing may itself schedule a retry
+        # (``Node.wake``) from this very thread.
+        self._cond = threading.Condition(threading.RLock())
         self._heap: list[tuple[float, int, Any]] = []
         self._pending: dict[int, float] = {}  # timer id -> due time
         self._order = itertools.count()
