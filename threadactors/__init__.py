@@ -48,9 +48,11 @@ from ._errors import (
     Timeout,
     UnpicklableError,
 )
+from ._gen_server import NOREPLY, Caller, GenServer, call, cast, reply, stop
 from ._patterns import ANY
 from ._pid import Pid, Ref
 from ._signals import Down, ExitSignal
+from ._supervisor import ChildSpec, Supervisor
 
 __all__ = [
     "ANY",
@@ -58,22 +60,29 @@ __all__ = [
     "KILLED",
     "NOCONNECTION",
     "NOPROC",
+    "NOREPLY",
     "NORMAL",
     "SHUTDOWN",
     "ActorError",
     "CallError",
+    "Caller",
+    "ChildSpec",
     "Down",
     "Exit",
     "ExitSignal",
+    "GenServer",
     "NameTaken",
     "NoProc",
     "Pid",
     "Ref",
     "SpawnError",
     "StartError",
+    "Supervisor",
     "Timeout",
     "UnpicklableError",
+    "call",
     "cancel_timer",
+    "cast",
     "demonitor",
     "exit",
     "info",
@@ -85,6 +94,7 @@ __all__ = [
     "receive",
     "register",
     "registered",
+    "reply",
     "self",
     "send",
     "send_after",
@@ -93,6 +103,7 @@ __all__ = [
     "spawn_link",
     "spawn_monitor",
     "spawn_opt",
+    "stop",
     "trap_exit",
     "unlink",
     "unregister",

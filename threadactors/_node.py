@@ -86,6 +86,7 @@ class Actor:
         "adopted",
         "dead",
         "depth",
+        "dropped_replies",
         "exc_lock",
         "exit_raised",
         "exit_reason",
@@ -129,6 +130,9 @@ class Actor:
         # Its own view of its links and monitors: see _monitor.py.
         self.links: set[Pid] = set()
         self.monitors: dict[Ref, Pid] = {}
+        # Tags of calls that gave up: their late replies are dropped on
+        # arrival, never seen by a receive (an Erlang alias, deactivated).
+        self.dropped_replies: set[Ref] = set()
 
     def __repr__(self) -> str:
         return f"<Actor {self.pid!r} {self.function}>"

@@ -15,7 +15,7 @@ from ._patterns import Key, Matcher, message_key
 if TYPE_CHECKING:
     from ._node import Actor
 
-__all__ = ["NO_DEFAULT", "check_timeout", "mark", "purge_timer", "receive_in"]
+__all__ = ["NO_DEFAULT", "REPLY", "check_timeout", "mark", "purge_timer", "receive_in"]
 
 NO_DEFAULT: Final = object()
 _FRAME_TIMER: Final = _wire.FRAME_TIMER
@@ -65,6 +65,7 @@ def receive_in(
                 save.take(seq)
                 return msg
     unread = mailbox.unread
+    dropped = actor.dropped_replies
     deadline = None if not timeout else time.monotonic() + timeout
     remaining = timeout
     try:
@@ -76,6 +77,9 @@ def receive_in(
                 except Exception as e:
                     unread.popleft()
                     logger.error("dead_letter", pid=repr(actor.pid), error=repr(e), size=len(frame))
+                    continue
+                if dropped and _is_dropped_reply(msg, dropped):
+                    unread.popleft()
                     continue
                 if matcher is None or matcher(msg):
                     unread.popleft()
@@ -99,6 +103,16 @@ def receive_in(
                 raise _TimedOut
     finally:
         save.flush()
+
+
+REPLY: Final = "$reply"
+
+
+def _is_dropped_reply(msg: Any, dropped: set[Any]) -> bool:
+    if msg.__class__ is tuple and len(msg) == 3 and msg[0] == REPLY and msg[1] in dropped:
+        dropped.discard(msg[1])
+        return True
+    return False
 
 
 def _check_exit(actor: Actor) -> None:

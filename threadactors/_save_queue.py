@@ -38,11 +38,12 @@ class SaveQueue:
     Entries are named by their arrival number (``seq``), which only grows.
     """
 
-    __slots__ = ("_end", "_entries", "_fd", "_index", "_live", "_tail", "_written")
+    __slots__ = ("_end", "_entries", "_fd", "_index", "_live", "_order", "_tail", "_written")
 
     def __init__(self) -> None:
         self._fd = -1
         self._entries: dict[int, Entry] = {}  # seq -> entry, in arrival order
+        self._order: list[int] = []  # the same seqs, for bisecting by marker
         self._index: dict[Any, dict[Any, list[int]]] = {}  # shape -> head -> seqs
         self._tail: list[bytes] = []  # appended frames not yet written
         self._end = 0  # offset after the last appended frame
@@ -64,6 +65,7 @@ class SaveQueue:
     def append(self, seq: int, frame: bytes, key: Key, timer: int = 0) -> None:
         self._tail.append(frame)
         self._entries[seq] = Entry(self._end, len(frame), key, timer)
+        self._order.append(seq)
         self._index.setdefault(key[0], {}).setdefault(key[1], []).append(seq)
         self._end += len(frame)
         self._live += len(frame)
@@ -93,8 +95,8 @@ class SaveQueue:
         self.flush()
         if keys is None:
             if since <= 0:
-                return list(self._entries)
-            return [seq for seq in self._entries if seq >= since]
+                return list(self._order)
+            return self._order[bisect.bisect_left(self._order, since) :]
         lists: list[list[int]] = []
         seen: set[int] = set()
         for shape, head in keys:
@@ -126,6 +128,7 @@ class SaveQueue:
     def take(self, seq: int) -> None:
         """Remove entry ``seq`` (its frame was consumed)."""
         entry = self._entries.pop(seq)
+        del self._order[bisect.bisect_left(self._order, seq)]
         heads = self._index[entry.key[0]]
         seqs = heads[entry.key[1]]
         del seqs[bisect.bisect_left(seqs, seq)]
@@ -172,6 +175,7 @@ class SaveQueue:
             os.close(self._fd)
             self._fd = -1
         self._entries.clear()
+        self._order.clear()
         self._index.clear()
         self._tail.clear()
         self._end = self._written = self._live = 0

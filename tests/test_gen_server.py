@@ -1,0 +1,296 @@
+"""GenServer (SPEC §6)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+import threadactors as ta
+
+from .signal_helpers import down_of
+
+
+class Counter(ta.GenServer):
+    def init(self, start: int = 0) -> None:
+        self.n = start
+
+    def handle_call(self, request: Any, caller: ta.Caller) -> Any:
+        match request:
+            case ("add", int(k)):
+                self.n += k
+                return self.n
+            case "get":
+                return self.n
+            case ("stop_after", reason):
+                self.stop(reason)
+                return "stopping"
+            case "crash":
+                raise RuntimeError("handler crashed")
+            case ("slow", gate):
+                ta.receive(gate)  # until told
+                return "late"
+            case ("defer", helper):
+                ta.send(helper, ("answer", caller, self.n))
+                return ta.NOREPLY
+        raise ValueError(request)
+
+    def handle_cast(self, msg: Any) -> None:
+        if msg == "reset":
+            self.n = 0
+
+    def handle_info(self, msg: Any) -> None:
+        if isinstance(msg, tuple) and msg[0] == "tell":
+            ta.send(msg[1], ("info", self.n))
+
+
+class Recorder(ta.GenServer):
+    """Reports terminate to ``observer``."""
+
+    def init(self, observer: ta.Pid, trap: bool = False) -> None:
+        self.observer = observer
+        ta.trap_exit(trap)
+
+    def handle_call(self, request: Any, caller: ta.Caller) -> Any:
+        if request == "stop_me":
+            self.stop("asked")
+        return request
+
+    def handle_info(self, msg: Any) -> None:
+        ta.send(self.observer, ("info", msg))
+
+    def terminate(self, reason: Any) -> None:
+        ta.send(self.observer, ("terminate", reason))
+
+
+def test_start_call_cast_stop() -> None:
+    pid = Counter.start(10, name="counter")
+    assert ta.whereis("counter") == pid
+    assert ta.call("counter", ("add", 5), timeout=5.0) == 15
+    ta.cast(pid, "reset")
+    assert ta.call(pid, "get") == 0
+    ta.send(pid, ("tell", ta.self()))
+    assert ta.receive(("info", int), timeout=5) == ("info", 0)
+    ta.stop(pid)
+    assert not ta.is_alive(pid)
+    assert ta.whereis("counter") is None
+    assert ta.receive(timeout=0, default=None) is None  # nothing left by the calls
+
+
+def test_info_names_the_server_class() -> None:
+    pid = Counter.start()
+    assert ta.info(pid)["function"] == f"{__name__}.Counter"  # type: ignore[index]
+    ta.stop(pid)
+
+
+def test_init_failure_is_start_error_and_name_free() -> None:
+    class Broken(ta.GenServer):
+        def init(self) -> None:
+            raise ValueError("no config")
+
+    with pytest.raises(ta.StartError) as info:
+        Broken.start(name="broken")
+    assert isinstance(info.value.reason, ValueError)
+    assert ta.whereis("broken") is None
+    # start_link too: the caller gets StartError, not an exit signal.
+    with pytest.raises(ta.StartError):
+        Broken.start_link(name="broken")
+    assert ta.whereis("broken") is None
+    assert ta.receive(timeout=0, default=None) is None
+
+
+def test_init_exit_is_start_error() -> None:
+    class Quits(ta.GenServer):
+        def init(self) -> None:
+            ta.exit("not today")
+
+    with pytest.raises(ta.StartError) as info:
+        Quits.start()
+    assert info.value.reason == "not today"
+
+
+def test_start_with_taken_name() -> None:
+    pid = Counter.start(name="taken")
+    with pytest.raises(ta.NameTaken):
+        Counter.start(name="taken")
+    ta.stop(pid)
+
+
+def test_noreply_and_reply_from_another_actor() -> None:
+    def helper() -> None:
+        _, caller, n = ta.receive(("answer", ta.Caller, int))
+        ta.reply(caller, ("deferred", n))
+
+    pid = Counter.start(7)
+    assert ta.call(pid, ("defer", ta.spawn(helper))) == ("deferred", 7)
+    ta.stop(pid)
+
+
+def test_self_stop_in_handler_still_replies_then_terminates() -> None:
+    me = ta.self()
+    pid = Recorder.start(me)
+    ref = ta.monitor(pid)
+    assert ta.call(pid, "stop_me") == "stop_me"
+    assert ta.receive(("terminate", ta.ANY), timeout=5) == ("terminate", "asked")
+    assert down_of(ref) == "asked"
+
+
+def test_stop_runs_terminate_and_waits() -> None:
+    me = ta.self()
+    pid = Recorder.start(me)
+    ta.stop(pid, reason="bye")
+    # terminate has run by the time stop returns, and the server is gone.
+    assert ta.receive(("terminate", ta.ANY), timeout=0) == ("terminate", "bye")
+    assert not ta.is_alive(pid)
+    with pytest.raises(ta.NoProc):
+        ta.stop(pid)
+
+
+def test_call_errors() -> None:
+    with pytest.raises(ta.NoProc):
+        ta.call("nobody", "x")
+    pid = Counter.start()
+    ta.stop(pid)
+    with pytest.raises(ta.NoProc):
+        ta.call(pid, "get")
+
+    class Selfish(ta.GenServer):
+        def handle_call(self, request: Any, caller: ta.Caller) -> Any:
+            try:
+                ta.call(ta.self(), "again")
+            except ta.CallError as e:
+                return e.reason
+            return "deadlock?"
+
+    s = Selfish.start()
+    assert ta.call(s, "x") == "calling_self"
+    ta.stop(s)
+
+
+def test_call_timeout_leaves_nothing_in_mailbox() -> None:
+    pid = Counter.start()
+    gate = ta.make_ref()
+    with pytest.raises(ta.Timeout):
+        ta.call(pid, ("slow", gate), timeout=0.1)
+    ta.send(pid, gate)  # now it replies, late
+    assert ta.call(pid, "get") == 0  # the late reply came before this answer
+    assert ta.receive(timeout=0, default=None) is None
+    ta.stop(pid)
+
+
+def test_server_crash_mid_call_is_call_error() -> None:
+    pid = Counter.start()
+    with pytest.raises(ta.CallError) as info:
+        ta.call(pid, "crash")
+    assert isinstance(info.value.reason, RuntimeError)
+    assert not ta.is_alive(pid)
+    assert ta.receive(timeout=0, default=None) is None
+
+
+def test_server_killed_mid_call() -> None:
+    pid = Counter.start()
+    gate = ta.make_ref()
+    me = ta.self()
+
+    def killer() -> None:
+        ta.receive("go")
+        ta.exit(pid, "kill")
+
+    k = ta.spawn(killer)
+    result: list[Any] = []
+
+    def caller() -> None:
+        try:
+            ta.call(pid, ("slow", gate))
+        except ta.CallError as e:
+            result.append(e.reason)
+        ta.send(me, "done")
+
+    ta.spawn(caller)
+    while ta.info(pid)["message_queue_len"] != 0 or ta.info(pid)["status"] != "waiting":  # type: ignore[index]
+        ta.receive(timeout=0.001, default=None)
+    ta.send(k, "go")
+    assert ta.receive("done", timeout=10) == "done"
+    assert result == ["killed"]
+
+
+def test_terminate_on_parent_exit_when_trapping() -> None:
+    me = ta.self()
+
+    def parent() -> None:
+        ta.send(me, ("server", Recorder.start_link(me, True)))
+        ta.receive("die")
+        ta.exit("parent gone")
+
+    p = ta.spawn(parent)
+    _, server = ta.receive(("server", ta.Pid), timeout=5)
+    ref = ta.monitor(server)
+    ta.send(p, "die")
+    assert ta.receive(("terminate", ta.ANY), timeout=5) == ("terminate", "parent gone")
+    assert down_of(ref) == "parent gone"
+
+
+def test_other_exit_signals_reach_handle_info() -> None:
+    me = ta.self()
+    server = Recorder.start(me, True)
+    other = ta.spawn(ta.receive, "x")
+    ta.exit(server, "from the test")
+    assert ta.receive(("info", ta.ANY), timeout=5) == ("info", ta.ExitSignal(me, "from the test"))
+    ta.exit(other, "kill")
+    ta.stop(server)
+    assert ta.receive(("terminate", ta.ANY), timeout=5) == ("terminate", "normal")
+
+
+def test_no_terminate_when_not_trapping_parent_exit() -> None:
+    me = ta.self()
+    server = Recorder.start(me, False)
+    ref = ta.monitor(server)
+    ta.exit(server, "shutdown")
+    assert down_of(ref) == "shutdown"
+    assert ta.receive(("terminate", ta.ANY), timeout=0, default=None) is None
+
+
+def test_server_calls_other_server() -> None:
+    counter = Counter.start(3)
+
+    class Front(ta.GenServer):
+        def handle_call(self, request: Any, caller: ta.Caller) -> Any:
+            return ta.call(counter, request) * 10
+
+    front = Front.start()
+    assert ta.call(front, ("add", 1)) == 40
+    ta.stop(front)
+    ta.stop(counter)
+
+
+def test_many_callers() -> None:
+    pid = Counter.start()
+    me = ta.self()
+
+    def client() -> None:
+        for _ in range(200):
+            ta.call(pid, ("add", 1))
+        ta.send(me, "done")
+
+    for _ in range(5):
+        ta.spawn(client)
+    for _ in range(5):
+        ta.receive("done", timeout=60)
+    assert ta.call(pid, "get") == 1000
+    ta.stop(pid)
+
+
+def test_reply_type_error() -> None:
+    with pytest.raises(TypeError):
+        ta.reply("nope", 1)  # type: ignore[arg-type]
+
+
+def test_call_from_adopted_thread() -> None:
+    pid = Counter.start(1)
+    out: list[Any] = []
+    t = threading.Thread(target=lambda: out.append(ta.call(pid, ("add", 1))))
+    t.start()
+    t.join()
+    assert out == [2]
+    ta.stop(pid)

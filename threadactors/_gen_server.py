@@ -1,0 +1,304 @@
+"""GenServer: a stateful server actor (SPEC §6), written on the public API.
+
+Protocol, all tuples with a ``$``-string head so a receive for them stays
+cheap: ``("$call", Caller, request)``, ``("$cast", msg)``,
+``("$stop", Caller, reason)``, and the reply ``("$reply", tag, value)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from typing import Any, Final, TypeVar, final
+
+from . import _api as ta
+from ._errors import NOPROC, CallError, Exit, NoProc, StartError, Timeout, UnpicklableError
+from ._log import logger
+from ._node import NO_EXIT, current_actor, enter, leave
+from ._pid import Pid, Ref
+from ._receive import REPLY, _TimedOut, check_timeout, mark, receive_in
+from ._signals import Down, ExitSignal
+
+__all__ = ["NOREPLY", "Caller", "GenServer", "call", "cast", "reply", "stop"]
+
+S = TypeVar("S", bound="GenServer")
+
+
+@final
+class _NoReply:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOREPLY"
+
+    def __reduce__(self) -> str:
+        return "NOREPLY"
+
+
+NOREPLY: Final[Any] = _NoReply()
+"""Returned by ``handle_call`` to answer later with ``reply(caller, value)``."""
+
+_CALL: Final = "$call"
+_CAST: Final = "$cast"
+_STOP: Final = "$stop"
+_INIT: Final = "$init"
+_NOT_STOPPING: Final = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    """Who is waiting for a reply: give it to ``reply`` (from any actor)."""
+
+    pid: Pid
+    tag: Ref
+
+
+def reply(caller: Caller, value: Any) -> None:
+    """Answer a ``call`` whose ``handle_call`` returned ``NOREPLY``."""
+    if not isinstance(caller, Caller):
+        raise TypeError(f"reply takes the Caller handed to handle_call, not {caller!r}")
+    ta.send(caller.pid, (REPLY, caller.tag, value))
+
+
+def _resolve(server: Pid | str) -> Pid:
+    if isinstance(server, Pid):
+        return server
+    if isinstance(server, str):
+        pid = ta.whereis(server)
+        if pid is None:
+            raise NoProc(f"no process is registered as {server!r}")
+        return pid
+    raise TypeError(f"a server is a Pid or a registered name, not {type(server).__name__}")
+
+
+def _await(pid: Pid, message: Any, timeout: float | None) -> tuple[Any, Any]:
+    """Monitor ``pid``, send it ``message(tag)``, and wait for our reply or
+    its ``Down``: ``("reply", value)`` or ``("down", reason)``.
+
+    The receive looks only at messages newer than its marker (the ref trick),
+    and a reply that comes after a timeout is dropped on arrival.
+    """
+    actor = enter()
+    try:
+        since = mark(actor)
+        tag = ta.monitor(pid)
+        ta.send(pid, message(tag))
+
+        def ours(m: Any) -> bool:
+            if m.__class__ is tuple:
+                return len(m) == 3 and m[0] == REPLY and m[1] == tag
+            return m.__class__ is Down and m.ref == tag
+
+        try:
+            got = receive_in(actor, ours, None, timeout, since)
+        except _TimedOut:
+            ta.demonitor(tag, flush=True)
+            actor.dropped_replies.add(tag)
+            raise Timeout(f"no reply from {pid!r} within {timeout} s") from None
+        if got.__class__ is Down:
+            return "down", got.reason
+        ta.demonitor(tag, flush=True)
+        return "reply", got[2]
+    finally:
+        leave(actor)
+
+
+def call(server: Pid | str, request: Any, timeout: float | None = 5.0) -> Any:
+    """Send ``request`` to a GenServer and wait for its reply.
+
+    ``Timeout`` after ``timeout`` seconds (a later reply never shows up in the
+    mailbox); ``NoProc`` if the server is not alive; ``CallError(reason)`` if
+    it ends during the call; ``CallError("calling_self")`` for a call to
+    oneself.
+    """
+    timeout = check_timeout(timeout)
+    pid = _resolve(server)
+    me = ta.self()
+    if pid == me:
+        raise CallError("calling_self")
+    kind, value = _await(pid, lambda tag: (_CALL, Caller(me, tag), request), timeout)
+    if kind == "reply":
+        return value
+    if value == NOPROC:
+        raise NoProc(f"{server!r} is not alive")
+    raise CallError(value)
+
+
+def cast(server: Pid | str, msg: Any) -> None:
+    """Send ``msg`` to a GenServer's ``handle_cast``; never fails, never waits."""
+    try:
+        pid = _resolve(server)
+    except NoProc:
+        return
+    ta.send(pid, (_CAST, msg))
+
+
+def stop(server: Pid | str, reason: Any = "normal", timeout: float | None = 5.0) -> None:
+    """Stop a GenServer (or a Supervisor) with ``reason``.
+
+    Returns once its ``terminate`` has run and it is gone; ``NoProc`` if it
+    was not alive; ``Timeout`` if it is not gone within ``timeout``.
+    """
+    timeout = check_timeout(timeout)
+    pid = _resolve(server)
+    me = ta.self()
+    if pid == me:
+        raise CallError("calling_self")
+    # The server does not answer: it runs terminate and ends; its Down is
+    # the answer.
+    _, value = _await(pid, lambda tag: (_STOP, Caller(me, tag), reason), timeout)
+    if value == NOPROC:
+        raise NoProc(f"{server!r} is not alive")
+
+
+class GenServer:
+    """Base class of a stateful server; override the callbacks you need.
+
+    ``start``/``start_link`` run ``init`` in the new actor and return its pid
+    once ``init`` has returned; an exception in ``init`` raises
+    ``StartError`` here (nothing stays registered).
+    """
+
+    _parent: Pid | None = None
+    _stop_reason: Any = _NOT_STOPPING
+
+    # -- starting ------------------------------------------------------------
+
+    @classmethod
+    def start(cls, *args: Any, name: str | None = None, **kwargs: Any) -> Pid:
+        """Start a server; ``name`` registers it. ``init(*args, **kwargs)`` runs first."""
+        return cls._start(args, kwargs, name, link=False)
+
+    @classmethod
+    def start_link(cls, *args: Any, name: str | None = None, **kwargs: Any) -> Pid:
+        """Like ``start``, linked to the caller (its parent)."""
+        return cls._start(args, kwargs, name, link=True)
+
+    @classmethod
+    def _start(
+        cls, args: tuple[Any, ...], kwargs: dict[str, Any], name: str | None, link: bool
+    ) -> Pid:
+        parent = ta.self()
+        tag = ta.make_ref()
+        pid, ref = ta.spawn_opt(
+            _serve,
+            (cls, parent, tag, args, kwargs, link),
+            link=link,
+            monitor=True,
+            name=name,
+        )
+
+        def ours(m: Any) -> bool:
+            if m.__class__ is tuple:
+                return len(m) == 3 and m[0] == _INIT and m[1] == tag
+            return m.__class__ is Down and m.ref == ref
+
+        got = ta.receive(ours)
+        if got.__class__ is Down:
+            raise StartError(got.reason)
+        status = got[2]
+        if status[0] == "ok":
+            ta.demonitor(ref, flush=True)
+            started: Pid = pid
+            return started
+        # It has unlinked from us and ends: wait until it is gone (its name too).
+        ta.receive(lambda m: m.__class__ is Down and m.ref == ref)
+        raise StartError(status[1])
+
+    # -- callbacks -------------------------------------------------------------
+
+    def init(self, *args: Any, **kwargs: Any) -> None:
+        """Runs in the new server before ``start`` returns."""
+
+    def handle_call(self, request: Any, caller: Caller) -> Any:
+        """Answer a ``call``: the return value is the reply (or ``NOREPLY``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not handle calls: {request!r}")
+
+    def handle_cast(self, msg: Any) -> None:
+        """Handle a ``cast``."""
+        raise NotImplementedError(f"{type(self).__name__} does not handle casts: {msg!r}")
+
+    def handle_info(self, msg: Any) -> None:
+        """Handle any other message; by default it is logged and dropped."""
+        logger.warning("unexpected_message", server=type(self).__name__, msg=repr(msg))
+
+    def terminate(self, reason: Any) -> None:
+        """Runs when the server stops (see SPEC §6)."""
+
+    # -- inside a handler --------------------------------------------------------
+
+    def stop(self, reason: Any = "normal") -> None:
+        """End the server after the current handler (a call still gets its reply)."""
+        self._stop_reason = reason
+
+    # -- the loop ------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        receive = ta.receive
+        while True:
+            msg = receive()
+            if msg.__class__ is tuple and len(msg) >= 2 and msg[0].__class__ is str:
+                head = msg[0]
+                if head == _CALL and len(msg) == 3 and msg[1].__class__ is Caller:
+                    result = self._handle(self.handle_call, msg[2], msg[1])
+                    if result is not NOREPLY:
+                        reply(msg[1], result)
+                elif head == _CAST and len(msg) == 2:
+                    self._handle(self.handle_cast, msg[1])
+                elif head == _STOP and len(msg) == 3 and msg[1].__class__ is Caller:
+                    self._finish(msg[2])
+                else:
+                    self._handle(self.handle_info, msg)
+            elif msg.__class__ is ExitSignal and msg.pid == self._parent:
+                self._finish(msg.reason)
+            else:
+                self._handle(self.handle_info, msg)
+            if self._stop_reason is not _NOT_STOPPING:
+                self._finish(self._stop_reason)
+
+    def _handle(self, handler: Any, *args: Any) -> Any:
+        try:
+            return handler(*args)
+        except BaseException as e:
+            if isinstance(e, Exit) and current_actor().pending_exit is not NO_EXIT:
+                raise  # an exit signal: no terminate (SPEC §6)
+            reason = e.reason if isinstance(e, Exit) else e
+            self._run_terminate(reason)
+            raise
+
+    def _finish(self, reason: Any) -> None:
+        self._run_terminate(reason)
+        raise Exit(reason)
+
+    def _run_terminate(self, reason: Any) -> None:
+        try:
+            self.terminate(reason)
+        except Exception:
+            logger.exception("terminate_failed", server=type(self).__name__)
+
+
+def _serve(  # noqa: PLR0917
+    cls: type[GenServer],
+    parent: Pid,
+    tag: Ref,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    linked: bool,
+) -> None:
+    current_actor().function = f"{cls.__module__}.{cls.__qualname__}"
+    server = cls.__new__(cls)
+    server._parent = parent if linked else None
+    try:
+        server.init(*args, **kwargs)
+    except BaseException as e:
+        reason = e.reason if isinstance(e, Exit) else e
+        if linked:
+            ta.unlink(parent)  # the caller gets StartError, not an exit signal
+        try:
+            pickle.dumps(reason)
+        except Exception:
+            reason = UnpicklableError(repr(reason))
+        ta.send(parent, (_INIT, tag, ("error", reason)))
+        raise
+    ta.send(parent, (_INIT, tag, ("ok", None)))
+    server._loop()
