@@ -45,7 +45,31 @@ def check_links(out: str) -> None:
     assert "survivor stopped: 'normal'" in out
 
 
+def check_bank(out: str) -> None:
+    assert "alice withdrew: ('ok', 20)" in out
+    assert "bob and carol are waiting; balance: 20" in out
+    assert "bob withdrew: ('ok', 10)" in out
+    assert "carol withdrew: ('ok', 80)" in out
+    assert "account closed (normal), final balance 80" in out
+
+
+def check_supervision_tree(out: str) -> None:
+    assert "requests answered: 400/400" in out
+    assert "stats server counted: 400" in out
+    line = next(line for line in out.splitlines() if line.startswith("restarts seen: "))
+    assert int(line.split()[2]) == out.count("  restart seen: ")
+
+
+def check_worker_pool(out: str) -> None:
+    assert "results: [1, 4, 9, 16, 25, 36]" in out
+    assert "crashed (worker 0 swallowed poison)" in out
+    assert "pool after the crash: {'specs': 1, 'active': 3" in out
+
+
 CHECKS = {
+    "bank.py": ((), check_bank),
+    "supervision_tree.py": (("400",), check_supervision_tree),
+    "worker_pool.py": ((), check_worker_pool),
     "links.py": ((), check_links),
     "seed_demo.py": ((), check_seed_demo),
     "ping_pong.py": (("1000",), check_ping_pong),
