@@ -8,7 +8,7 @@ from typing import Any, NoReturn, overload
 
 from . import _wire
 from ._errors import NOPROC, Exit, NoProc, Timeout
-from ._node import current_actor, enter, get_node, leave, shutdown_node
+from ._node import caller_node, current_actor, enter, leave, shutdown_node
 from ._patterns import compile_patterns, pattern_keys
 from ._pid import Pid, Ref
 from ._receive import NO_DEFAULT, _TimedOut, check_timeout, purge_timer, receive_in
@@ -153,6 +153,8 @@ def exit(*args: Any) -> None:  # noqa: A001 - Erlang's name, by design
     it as an ``ExitSignal`` message if it traps exits.
     """
     if len(args) == 1:
+        # A plain exception, as Erlang's exit/1: catchable, and the actor is
+        # not "exiting" until it leaves its function.
         raise Exit(args[0])
     if len(args) != 2:
         raise TypeError(f"exit takes (reason) or (pid, reason), not {len(args)} arguments")
@@ -268,26 +270,26 @@ def demonitor(ref: Ref, flush: bool = False) -> None:
 
 def make_ref() -> Ref:
     """A new unique reference."""
-    return get_node().make_ref()
+    return caller_node().make_ref()
 
 
 def is_alive(pid: Pid) -> bool:
     """Whether ``pid`` is a live actor of this node."""
     if not isinstance(pid, Pid):
         raise TypeError(f"is_alive takes a Pid, not {type(pid).__name__}")
-    return pid in get_node().actors
+    return pid in caller_node().actors
 
 
 def processes() -> list[Pid]:
     """The live actors of this node."""
-    return sorted(get_node().actors)
+    return sorted(caller_node().actors)
 
 
 def info(pid: Pid) -> dict[str, Any] | None:
     """What the runtime knows of ``pid``; ``None`` if it is not alive."""
     if not isinstance(pid, Pid):
         raise TypeError(f"info takes a Pid, not {type(pid).__name__}")
-    node = get_node()
+    node = caller_node()
     actor = node.actors.get(pid)
     if actor is None:
         return None
@@ -337,6 +339,8 @@ def register(name: str, pid: Pid | None = None) -> None:
 
 def unregister(name: str) -> None:
     """Remove the registered ``name``; ``NoProc`` if it is not registered."""
+    if not isinstance(name, str):
+        raise TypeError(f"a name is a str, not {type(name).__name__}")
     actor = enter()
     try:
         if actor.node.registry.unregister(name) is None:
@@ -347,12 +351,14 @@ def unregister(name: str) -> None:
 
 def whereis(name: str) -> Pid | None:
     """The pid registered as ``name``, or ``None``."""
-    return get_node().registry.whereis(name)
+    if not isinstance(name, str):
+        raise TypeError(f"a name is a str, not {type(name).__name__}")
+    return caller_node().registry.whereis(name)
 
 
 def registered() -> list[str]:
     """All registered names of this node."""
-    return sorted(get_node().registry.names())
+    return sorted(caller_node().registry.names())
 
 
 def send_after(seconds: float, dest: Pid | str, msg: Any) -> Ref:
@@ -399,8 +405,8 @@ def cancel_timer(ref: Ref) -> float | None:
         leave(actor)
 
 
-def shutdown(timeout: float = 5.0) -> None:
-    """Stop the node: exit ``shutdown`` to every actor, wait up to ``timeout``,
-    kill the rest, close every fd. The next runtime call starts a new node."""
-    timeout = check_timeout(timeout) or 0.0
-    shutdown_node(timeout)
+def shutdown(timeout: float | None = 5.0) -> None:
+    """Stop the node: exit ``shutdown`` to every actor, wait up to ``timeout``
+    seconds (``None``: as long as it takes), kill the rest, close every fd.
+    The next runtime call starts a new node."""
+    shutdown_node(check_timeout(timeout))

@@ -47,6 +47,7 @@ _FRAME_WAKE: Final = _wire.FRAME_WAKE
 _RIGHTS: Final = (socket.SOL_SOCKET, socket.SCM_RIGHTS)
 _DEAD_ERRORS: Final = (ConnectionRefusedError, BrokenPipeError, FileNotFoundError)
 _TIMEVAL = struct.Struct("ll")
+_MAX_WAIT: Final = 86_400.0
 _FD = struct.Struct("i")
 
 
@@ -155,6 +156,8 @@ class Mailbox:
         if timeout is None:
             value = _TIMEVAL.pack(0, 0)
         else:
+            # Longer waits come back and wait again (the caller's deadline).
+            timeout = min(timeout, _MAX_WAIT)
             sec = int(timeout)
             usec = int((timeout - sec) * 1e6) or (0 if sec else 1)
             value = _TIMEVAL.pack(sec, usec)
@@ -219,6 +222,13 @@ class Mailbox:
         self.seq += len(backlog)
         self.unread.extend(backlog)
 
+    def fetch_now(self) -> None:
+        """Move everything that has arrived into ``unread``, without waiting."""
+        with self.lock:
+            self._drain()
+            if self.backlog:
+                self._take_backlog()
+
     def queue_length(self) -> int:
         """Messages waiting: save queue, unread, socket, backlog (approximate)."""
         sent = int(repr(self.sent)[6:-1])
@@ -265,8 +275,14 @@ def deliver(
     target: Mailbox,
     frame: bytes,
     wake: Callable[[Mailbox], None],
+    sender: Mailbox | None = None,
 ) -> None:
-    """Put ``frame`` into ``target``'s mailbox from ``sock``; never blocks."""
+    """Put ``frame`` into ``target``'s mailbox from ``sock``; never blocks.
+
+    ``sender``: the sending actor's mailbox; if it was closed (the sender was
+    killed meanwhile) a frame bound for the backlog is dropped, so it cannot
+    land after the sender's ``Down`` (SIG-3).
+    """
     if not target.backlog:
         try:
             if len(frame) <= _MAX:
@@ -290,7 +306,7 @@ def deliver(
             if e.errno not in (errno.ETOOMANYREFS, errno.ENOBUFS):
                 raise
     with target.lock:
-        if target.closed:
+        if target.closed or (sender is not None and sender.closed):
             return
         target.backlog.append(frame)
         need_wake = target.sleeping and not target.woken

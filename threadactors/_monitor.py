@@ -17,6 +17,7 @@ of it arrives any more (LNK-5, MON-6).
 
 from __future__ import annotations
 
+import collections
 import threading
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["Monitor"]
 
 _FRAME_CONTROL: Final = _wire.FRAME_CONTROL
+_RECENT: Final = 4096
 
 
 class Monitor:
@@ -44,6 +46,9 @@ class Monitor:
         self.links: dict[Pid, set[Pid]] = {}
         self.by_target: dict[Pid, dict[Ref, Pid]] = {}  # target -> ref -> watcher
         self.by_watcher: dict[Pid, dict[Ref, Pid]] = {}  # watcher -> ref -> target
+        # Reasons of recent ends, for a request that comes after its own
+        # sender's end (it was killed while making it).
+        self._recent: collections.OrderedDict[Pid, Any] = collections.OrderedDict()
         self._thread = threading.Thread(target=self._run, name="ta-monitor", daemon=True)
         self._thread.start()
 
@@ -75,13 +80,13 @@ class Monitor:
                 frame = unread.popleft()
                 if frame[0] != _FRAME_CONTROL:
                     continue
-                op = _wire.decode_control(frame)
-                if op[0] == "stop":
-                    return
                 try:
+                    op = _wire.decode_control(frame)
+                    if op[0] == "stop":
+                        return
                     getattr(self, "_on_" + op[0])(*op[1:])
                 except Exception:  # pragma: no cover - a bug; never fatal here
-                    logger.exception("monitor_error", op=op[0])
+                    logger.exception("monitor_error", size=len(frame))
 
     def _actor(self, pid: Pid) -> Actor | None:
         """The actor of ``pid`` if its end has not been announced to us."""
@@ -92,6 +97,13 @@ class Monitor:
         target = self._actor(b)
         if target is None:
             self._link_signal(a, b, NOPROC)
+            return
+        if self._actor(a) is None:
+            # ``a`` ended before its request got here: b learns of it now.
+            with target.exc_lock:
+                if not target.dead:
+                    target.links.add(a)
+            self._link_signal(b, a, self._recent.get(a, NOPROC))
             return
         with target.exc_lock:
             if not target.dead:
@@ -112,6 +124,8 @@ class Monitor:
                 other.links.discard(a)
 
     def _on_monitor(self, watcher: Pid, target: Pid, ref: Ref) -> None:
+        if self._actor(watcher) is None:
+            return  # the watcher ended before its request got here
         if self._actor(target) is None:
             self._down(watcher, ref, target, NOPROC)
             return
@@ -129,6 +143,9 @@ class Monitor:
 
     def _on_ended(self, pid: Pid, reason: Any) -> None:
         self._node.unannounced.pop(pid, None)
+        self._recent[pid] = reason
+        if len(self._recent) > _RECENT:
+            self._recent.popitem(last=False)
         for peer in self.links.pop(pid, ()):
             peers = self.links.get(peer)
             if peers is not None:

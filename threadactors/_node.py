@@ -60,6 +60,7 @@ class _AsyncExit(Exit):
         reason = actor.pending_exit if actor is not None else KILLED
         if actor is not None:
             actor.exit_raised = True
+            actor.injected = False  # it has fired: nothing is pending any more
         super().__init__(KILLED if reason is NO_EXIT else reason)
 
 
@@ -245,6 +246,14 @@ class Node:
         except BaseException as e:
             with self._lock:
                 self._threads.discard(thread)
+            with parent.exc_lock:
+                parent.links.discard(pid)
+                if ref is not None:
+                    parent.monitors.pop(ref, None)
+            if link:
+                self.monitor.request("unlink", parent.pid, pid)
+            if ref is not None:
+                self.monitor.request("demonitor", parent.pid, ref)
             self.actor_ended(actor, NOPROC)
             raise SpawnError(f"cannot start the thread of a new actor: {e}") from e
         return pid, ref
@@ -252,7 +261,7 @@ class Node:
     def _run(self, actor: Actor, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
         _tls.actor = actor
         reason: Any = NORMAL
-        crashed = False
+        crash: BaseException | None = None
         try:
             with actor.exc_lock:
                 actor.ident = threading.get_ident()
@@ -265,11 +274,7 @@ class Node:
             except Exit as e:
                 reason = e.reason
             except BaseException as e:
-                if actor.pending_exit is NO_EXIT:
-                    reason = self._crash(actor, e)
-                    crashed = True
-                else:  # cleanup failed while exiting: the first reason wins
-                    reason = actor.pending_exit
+                crash = e
         except Exit as e:
             # An asynchronous exit raised at a loop's back edge can escape the
             # try that encloses it on 3.11/3.12 (linux-facts §9): caught here.
@@ -289,7 +294,12 @@ class Node:
                     break
                 except Exit:
                     continue
-            self.actor_ended(actor, reason, crashed)
+            if crash is not None:
+                if actor.pending_exit is NO_EXIT:
+                    reason = self._crash(actor, crash)
+                else:  # cleanup failed while exiting: the first reason wins
+                    reason = actor.pending_exit
+            self.actor_ended(actor, reason, crash_logged=crash is not None)
             # Killed while inside the runtime: the killer left these to us.
             actor.mailbox.close()
             actor.mailbox.close_save_queue()
@@ -302,10 +312,6 @@ class Node:
             error=repr(exc),
             exc_info=exc,
         )
-        try:
-            pickle.dumps(exc)
-        except Exception:
-            return UnpicklableError(repr(exc))
         return exc
 
     def actor_ended(self, actor: Actor, reason: Any, crash_logged: bool = False) -> None:
@@ -319,6 +325,7 @@ class Node:
                 return
             actor.dead = True
             owner_busy = actor.depth > 0 and actor.thread is not threading.current_thread()
+        reason = portable(reason)
         actor.status = "exiting"
         actor.exit_reason = reason
         pid = actor.pid
@@ -344,7 +351,7 @@ class Node:
         target = self.actors.get(dest)
         if target is None:
             return  # dead (or not of this node): dropped, as in Erlang
-        deliver(sender.mailbox.sock, target.mailbox, frame, self.wake)
+        deliver(sender.mailbox.sock, target.mailbox, frame, self.wake, sender.mailbox)
 
     def resolve(self, dest: Pid | str) -> Pid:
         if isinstance(dest, Pid):
@@ -443,18 +450,19 @@ class Node:
                 deliver(
                     sender.mailbox.sock,
                     target.mailbox,
-                    _wire.encode(ExitSignal(sender.pid, reason)),
+                    _wire.encode(ExitSignal(sender.pid, portable(reason))),
                     self.wake,
+                    sender.mailbox,
                 )
                 return
             if reason == NORMAL and target is not sender:
                 return
         self.signal_exit(target, reason)
 
-    def shutdown(self, timeout: float) -> None:
+    def shutdown(self, timeout: float | None) -> None:
         self.closing = True
         me = getattr(_tls, "actor", None)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
         for actor in list(self.actors.values()):
             if actor is not me and not actor.adopted:
                 self.signal_exit(actor, SHUTDOWN)
@@ -476,6 +484,22 @@ class Node:
         self.registry.clear()
         self.unannounced.clear()
         self.waker.close()
+
+
+def portable(reason: Any) -> Any:
+    """``reason``, or ``UnpicklableError(repr(reason))`` if it would not
+    survive the trip to another actor (both ways: some exceptions pickle but
+    do not unpickle)."""
+    if reason.__class__ in (str, int, NoneType):
+        return reason
+    try:
+        pickle.loads(pickle.dumps(reason))
+    except Exception:
+        return UnpicklableError(repr(reason))
+    return reason
+
+
+NoneType = type(None)
 
 
 def _quiet(reason: Any) -> bool:
@@ -514,6 +538,11 @@ def _node_start() -> Node:
     return _node
 
 
+def caller_node() -> Node:
+    """The node of the calling actor (adopting the thread if needed)."""
+    return current_actor().node
+
+
 def current_actor() -> Actor:
     """The calling thread's actor; adopts a thread that is not one yet."""
     try:
@@ -534,6 +563,9 @@ def raise_exit(actor: Actor) -> NoReturn:
     actor.exit_raised = True
     if actor.adopted:
         actor.node.actor_ended(actor, reason)
+        # Killed while inside the runtime, the killer left our fds to us.
+        actor.mailbox.close()
+        actor.mailbox.close_save_queue()
     raise Exit(reason)
 
 
@@ -569,8 +601,17 @@ def leave(actor: Actor) -> None:
         raise_exit(actor)
 
 
-def shutdown_node(timeout: float) -> None:
+def shutdown_node(timeout: float | None) -> None:
     global _node
+    me = getattr(_tls, "actor", None)
+    if me is not None and not me.dead and not me.adopted:
+        # An actor stopping the node: nothing may be injected into it while
+        # it does (its own links end with "shutdown" meanwhile).
+        with me.exc_lock:
+            me.depth += 1
+            if me.injected:
+                me.injected = False
+                clear_async_exc(threading.get_ident())
     with _node_lock:
         node, _node = _node, None
     if node is not None:

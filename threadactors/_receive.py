@@ -68,6 +68,7 @@ def receive_in(
     dropped = actor.dropped_replies
     deadline = None if not timeout else time.monotonic() + timeout
     remaining = timeout
+    last_look = False
     try:
         while True:
             while unread:
@@ -92,7 +93,13 @@ def receive_in(
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise _TimedOut
+                    # Time is up: one last look at everything that did
+                    # arrive in time, then give up (RCV-2).
+                    if last_look:
+                        raise _TimedOut
+                    last_look = True
+                    mailbox.fetch_now()
+                    continue
             actor.status = "waiting"
             try:
                 got = mailbox.fetch(remaining)
@@ -116,14 +123,22 @@ def _is_dropped_reply(msg: Any, dropped: set[Any]) -> bool:
 
 
 def _check_exit(actor: Actor) -> None:
+    mailbox = actor.mailbox
     if actor.pending_exit is not NO_EXIT and not actor.exit_raised:
+        if mailbox.closed and not actor.adopted:
+            mailbox.close()
+            mailbox.close_save_queue()
         raise_exit(actor)
-    if actor.mailbox.closed:
-        raise Exit(
-            actor.exit_reason
-            if actor.exit_reason is not None
-            else (SHUTDOWN if actor.adopted else KILLED)
-        )
+    if mailbox.closed:
+        # Killed or shut down while we were in here: the killer left our fds
+        # to us (we were using them).
+        mailbox.close()
+        mailbox.close_save_queue()
+        actor.exit_raised = True
+        reason = actor.exit_reason
+        if reason is None:
+            reason = SHUTDOWN if actor.adopted else KILLED
+        raise Exit(reason)
 
 
 def purge_timer(actor: Actor, timer: int) -> None:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Timers"]
 
+_MAX_WAIT = 3600.0  # below threading.TIMEOUT_MAX; a longer wait just loops
+
 
 class Timers:
     """Timed sends (``send_after``) and the runtime's own delayed calls."""
@@ -28,6 +30,7 @@ class Timers:
         self._cond = threading.Condition(threading.RLock())
         self._heap: list[tuple[float, int, Any]] = []
         self._pending: dict[int, float] = {}  # timer id -> due time
+        self._cancelled = 0  # heap entries of cancelled timers
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -50,6 +53,15 @@ class Timers:
         """
         with self._cond:
             due = self._pending.pop(timer, None)
+            if due is not None:
+                self._cancelled += 1
+                if self._cancelled > 64 and 2 * self._cancelled > len(self._heap):
+                    # Cancelled entries keep their message until their time:
+                    # drop them once they are most of the heap.
+                    pending = self._pending
+                    self._heap = [e for e in self._heap if e[2][0] != "send" or e[2][1] in pending]
+                    heapq.heapify(self._heap)
+                    self._cancelled = 0
         if due is None:
             return None
         return max(0.0, due - time.monotonic())
@@ -66,24 +78,28 @@ class Timers:
 
     def _run(self) -> None:
         cond = self._cond
-        heap = self._heap
         while True:
             calls: list[Callable[[], None]] = []
             with cond:
                 while not self._stopping:
+                    heap = self._heap
                     if not heap:
                         cond.wait()
                         continue
                     wait = heap[0][0] - time.monotonic()
                     if wait > 0:
-                        cond.wait(wait)
+                        cond.wait(min(wait, _MAX_WAIT))
                         continue
                     break
                 if self._stopping:
                     return
                 now = time.monotonic()
+                heap = self._heap
                 while heap and heap[0][0] <= now:
                     item = heapq.heappop(heap)[2]
+                    if item[0] == "send" and item[1] not in self._pending:
+                        self._cancelled = max(0, self._cancelled - 1)
+                        continue
                     if item[0] == "send":
                         _, timer, dest, frame = item
                         if self._pending.pop(timer, None) is not None:
