@@ -56,6 +56,12 @@ def customer(name: str, amount: int, report_to: ta.Pid) -> None:
     ta.send(report_to, (name, amount, result))
 
 
+def wait_for_waiting(count: int) -> None:
+    """Until ``count`` withdrawals are parked in the account."""
+    while ta.call("account", "waiting") < count:
+        ta.receive(timeout=0.01, default=None)
+
+
 def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     Account.start(100, name="account")
@@ -64,10 +70,9 @@ def main() -> None:
     ta.spawn(customer, "alice", 80, me)
     print("alice withdrew:", ta.receive(("alice", int, tuple), timeout=10)[2])
     ta.spawn(customer, "bob", 50, me)  # only 20 left: bob waits
+    wait_for_waiting(1)
     ta.spawn(customer, "carol", 30, me)  # queued behind bob
-    # Wait until both are parked in the account before depositing.
-    while ta.call("account", "waiting") < 2:
-        ta.receive(timeout=0.01, default=None)
+    wait_for_waiting(2)
     print("bob and carol are waiting; balance:", ta.call("account", "balance"))
     print("deposit 40 -> balance", ta.call("account", ("deposit", 40)))
     print("bob withdrew:", ta.receive(("bob", int, tuple), timeout=10)[2])

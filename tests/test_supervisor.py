@@ -343,3 +343,18 @@ def test_childspec_validation() -> None:
         ta.Supervisor.start([], strategy="one_for_some")
     with pytest.raises(ValueError):
         ta.Supervisor.start([spec("a"), spec("a")])
+
+
+def test_supervisor_events_are_logged(logs: list[dict[str, Any]]) -> None:
+    sup = ta.Supervisor.start([spec("w1")], intensity=1, period=5.0)
+    ref = ta.monitor(sup)
+    [(_, pid)] = started(1)
+    crash(pid)
+    [(_, pid)] = started(1)
+    crash(pid)
+    assert down_of(ref) == "shutdown"
+    events = [e["event"] for e in logs]
+    for name in ("child_started", "child_ended", "child_restarted", "supervisor_gave_up"):
+        assert name in events, name
+    gave_up = next(e for e in logs if e["event"] == "supervisor_gave_up")
+    assert gave_up["log_level"] == "error"

@@ -424,6 +424,9 @@ class Node:
             if actor.dead:
                 return
             actor.pending_exit = KILLED
+            # Raised again even if an earlier exit was: it leaves the runtime
+            # with Exit("killed") (leave()), not back into its cleanup.
+            actor.exit_raised = False
             if (
                 not actor.adopted
                 and actor.depth == 0
