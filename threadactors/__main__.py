@@ -41,9 +41,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m threadactors")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the seed demo (selective receive)")
-    args = parser.parse_args(argv)
+    sub.add_parser("bench", help="run the benchmarks (from the repository root)", add_help=False)
+    args, rest = parser.parse_known_args(argv)
     if args.command == "demo":
         return _demo()
+    if args.command == "bench":
+        try:
+            from benchmarks import bench  # noqa: PLC0415 - only in a checkout
+        except ImportError:
+            print("bench runs from the repository root (it needs benchmarks/)", file=sys.stderr)
+            return 2
+        return bench.main(rest)
     return 2  # pragma: no cover
 
 

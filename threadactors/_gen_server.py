@@ -1,14 +1,15 @@
 """GenServer: a stateful server actor (SPEC §6), written on the public API.
 
 Protocol, all tuples with a ``$``-string head so a receive for them stays
-cheap: ``("$call", Caller, request)``, ``("$cast", msg)``,
-``("$stop", Caller, reason)``, and the reply ``("$reply", tag, value)``.
+cheap: ``("$call", pid, tag, request)``, ``("$cast", msg)``,
+``("$stop", pid, tag, reason)``, and the reply ``("$reply", tag, value)``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import pickle
+import time
 from typing import Any, Final, TypeVar, final
 
 from . import _api as ta
@@ -71,36 +72,74 @@ def _resolve(server: Pid | str) -> Pid:
     raise TypeError(f"a server is a Pid or a registered name, not {type(server).__name__}")
 
 
-def _await(pid: Pid, message: Any, timeout: float | None) -> tuple[Any, Any]:
-    """Monitor ``pid``, send it ``message(tag)``, and wait for our reply or
-    its ``Down``: ``("reply", value)`` or ``("down", reason)``.
+# A call waits this long for its reply before it monitors the server: most
+# replies come sooner, and a monitor costs two trips through the monitor
+# thread. A server that ends before the monitor is taken is still reported
+# with its real reason (the monitor thread remembers recent ends).
+_FAST: Final = 0.002
+
+
+def _await(pid: Pid, message: Any, timeout: float | None, eager: bool = False) -> tuple[Any, Any]:
+    """Send ``pid`` ``message(tag)`` and wait for our reply or its end:
+    ``("reply", value)`` or ``("down", reason)``.
 
     The receive looks only at messages newer than its marker (the ref trick),
     and a reply that comes after a timeout is dropped on arrival.
     """
     actor = enter()
     try:
+        node = actor.node
         since = mark(actor)
-        tag = ta.monitor(pid)
+        tag = node.make_ref()
+        watch: list[Ref] = []
+        if eager:
+            watch.append(ta.monitor(pid))
         ta.send(pid, message(tag))
 
         def ours(m: Any) -> bool:
             if m.__class__ is tuple:
                 return len(m) == 3 and m[0] == REPLY and m[1] == tag
-            return m.__class__ is Down and m.ref == tag
+            return m.__class__ is Down and bool(watch) and m.ref == watch[0]
 
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            got = receive_in(actor, ours, None, timeout, since)
+            if watch:
+                got = receive_in(actor, ours, None, timeout, since)
+            else:
+                try:
+                    first = _FAST if timeout is None else min(timeout, _FAST)
+                    got = receive_in(actor, ours, None, first, since)
+                except _TimedOut:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+                    ref = node.make_ref()
+                    with actor.exc_lock:
+                        actor.monitors[ref] = pid
+                    node.monitor.request("monitor", actor.pid, pid, ref, True)
+                    watch.append(ref)
+                    left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    got = receive_in(actor, ours, None, left, since)
         except _TimedOut:
-            ta.demonitor(tag, flush=True)
+            if watch:
+                _demonitor_since(actor, watch[0], since)
             actor.dropped_replies.add(tag)
             raise Timeout(f"no reply from {pid!r} within {timeout} s") from None
         if got.__class__ is Down:
             return "down", got.reason
-        ta.demonitor(tag, flush=True)
+        if watch:
+            _demonitor_since(actor, watch[0], since)
         return "reply", got[2]
     finally:
         leave(actor)
+
+
+def _demonitor_since(actor: Any, tag: Ref, since: int) -> None:
+    """``demonitor(tag, flush=True)``, looking only at messages after ``since``."""
+    ta.demonitor(tag)
+    try:
+        receive_in(actor, lambda m: m.__class__ is Down and m.ref == tag, None, 0, since)
+    except _TimedOut:
+        pass
 
 
 def call(server: Pid | str, request: Any, timeout: float | None = 5.0) -> Any:
@@ -116,7 +155,9 @@ def call(server: Pid | str, request: Any, timeout: float | None = 5.0) -> Any:
     me = ta.self()
     if pid == me:
         raise CallError("calling_self")
-    kind, value = _await(pid, lambda tag: (_CALL, Caller(me, tag), request), timeout)
+    if not ta.is_alive(pid):
+        raise NoProc(f"{server!r} is not alive")
+    kind, value = _await(pid, lambda tag: (_CALL, me, tag, request), timeout)
     if kind == "reply":
         return value
     if value == NOPROC:
@@ -146,7 +187,7 @@ def stop(server: Pid | str, reason: Any = "normal", timeout: float | None = 5.0)
         raise CallError("calling_self")
     # The server does not answer: it runs terminate and ends; its Down is
     # the answer.
-    _, value = _await(pid, lambda tag: (_STOP, Caller(me, tag), reason), timeout)
+    _, value = _await(pid, lambda tag: (_STOP, me, tag, reason), timeout, eager=True)
     if value == NOPROC:
         raise NoProc(f"{server!r} is not alive")
 
@@ -239,14 +280,15 @@ class GenServer:
             msg = receive()
             if msg.__class__ is tuple and len(msg) >= 2 and msg[0].__class__ is str:
                 head = msg[0]
-                if head == _CALL and len(msg) == 3 and msg[1].__class__ is Caller:
-                    result = self._handle(self.handle_call, msg[2], msg[1])
+                if head == _CALL and len(msg) == 4:
+                    caller = Caller(msg[1], msg[2])
+                    result = self._handle(self.handle_call, msg[3], caller)
                     if result is not NOREPLY:
-                        reply(msg[1], result)
+                        ta.send(msg[1], (REPLY, msg[2], result))
                 elif head == _CAST and len(msg) == 2:
                     self._handle(self.handle_cast, msg[1])
-                elif head == _STOP and len(msg) == 3 and msg[1].__class__ is Caller:
-                    self._finish(msg[2])
+                elif head == _STOP and len(msg) == 4:
+                    self._finish(msg[3])
                 else:
                     self._handle(self.handle_info, msg)
             elif msg.__class__ is ExitSignal and msg.pid == self._parent:

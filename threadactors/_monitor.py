@@ -123,11 +123,14 @@ class Monitor:
             with other.exc_lock:
                 other.links.discard(a)
 
-    def _on_monitor(self, watcher: Pid, target: Pid, ref: Ref) -> None:
+    def _on_monitor(self, watcher: Pid, target: Pid, ref: Ref, recent: bool = False) -> None:
         if self._actor(watcher) is None:
             return  # the watcher ended before its request got here
         if self._actor(target) is None:
-            self._down(watcher, ref, target, NOPROC)
+            # ``recent``: a call that monitors late wants the real reason of
+            # an end it may have just missed.
+            reason = self._recent.get(target, NOPROC) if recent else NOPROC
+            self._down(watcher, ref, target, reason)
             return
         self.by_target.setdefault(target, {})[ref] = watcher
         self.by_watcher.setdefault(watcher, {})[ref] = target

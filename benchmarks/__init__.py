@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m threadactors bench`` (run from the repository root)."""
