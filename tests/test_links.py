@@ -502,12 +502,25 @@ def test_exit_in_tight_send_receive_loop_200_rounds() -> None:
         reason = rng.choice(["kill", "stop", ("shutdown", round_)])
         ta.exit(pid, reason)
         assert down_of(ref) == ("killed" if reason == "kill" else reason)
-    # The runtime still works for everyone: the server answers, nothing of
+    # No lock of the runtime is left held by an interrupted actor...
+    from threadactors._node import get_node
+
+    node = get_node()
+    for lock in (node.registry._lock, node.monitor.mailbox.lock, ta_mailbox_lock(echo_pid)):
+        assert lock.acquire(blocking=False), "a runtime lock is still held"
+        lock.release()
+    # ...and it still works for everyone: the server answers, nothing of
     # the counter's stream was lost or reordered.
     ta.send(echo_pid, ("ping", me, -1))
     assert ta.receive(("pong", -1), timeout=10) == ("pong", -1)
     assert [ta.receive(("count", int), timeout=10)[1] for _ in range(200)] == list(range(200))
     ta.send(echo_pid, "stop")
+
+
+def ta_mailbox_lock(pid: ta.Pid) -> Any:
+    from threadactors._node import get_node
+
+    return get_node().actors[pid].mailbox.lock
 
 
 def pong_server() -> None:

@@ -163,6 +163,7 @@ class Node:
         # Every thread spawned, until seen finished: shutdown joins them all,
         # including those whose actor ended but whose thread is still exiting.
         self._threads: set[threading.Thread] = set()
+        self._prune_at = 256
         # Sends wake-ups and the timers' messages: its own send buffer, so a
         # wake-up never waits behind an actor's unread datagrams.
         self.waker = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -226,8 +227,10 @@ class Node:
         )
         actor.thread = thread
         with self._lock:
-            if len(self._threads) >= 256:
+            if len(self._threads) >= self._prune_at:
+                # Amortised: prune only when the set has doubled since.
                 self._threads = {t for t in self._threads if t.is_alive()}
+                self._prune_at = max(256, 2 * len(self._threads))
             self._threads.add(thread)
         # Queued before the child runs, so before its end: atomic (LNK-2, MON-5).
         ref = None
