@@ -238,30 +238,22 @@ class Mailbox:
     # -- closing ---------------------------------------------------------
 
     def close(self) -> None:
-        """Refuse further messages and release the socket and the memfd."""
+        """Refuse further messages and release the socket."""
+        if self.sock.fileno() < 0:
+            return
+        self.shut()
+        self.sock.close()
+        self.unread.clear()
+
+    def shut(self) -> None:
+        """Refuse further messages and wake the owner, keeping the fd (a
+        killed owner busy with it calls ``close`` itself)."""
         with self.lock:
-            if self.sock.fileno() < 0:
-                return
             self.closed = True
             self.backlog = []
         try:
             # Wakes a thread blocked in recv (close alone would not, and
             # would keep the name bound: linux-facts §10).
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        self.unread.clear()
-
-    def shut(self) -> None:
-        """Refuse further messages and wake the owner; keep the fds (it is
-        busy with them: it calls ``close`` itself)."""
-        with self.lock:
-            if self.closed:
-                return
-            self.closed = True
-            self.backlog = []
-        try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
