@@ -108,7 +108,23 @@ _new_object = object.__new__
 _set_key = Pid.__dict__["_key"].__set__
 _set_hash = Pid.__dict__["_hash"].__set__
 _set_address = Pid.__dict__["_address"].__set__
-_pid_from_key = Pid._make
+
+# Unpickled pids are interned: the same pid arrives in message after message,
+# and building one costs more than finding it. Pids are values, so a cached
+# one is as good as a new one; the cache is dropped when it grows large.
+_interned: dict[tuple[int, str, int], Pid] = {}
+_INTERN_MAX = 65_536
+
+
+def _pid_from_key(os_pid: int, nonce: str, serial: int) -> Pid:
+    """Unpickle a pid (a plain function: cheaper to pickle a reference to)."""
+    key = (os_pid, nonce, serial)
+    pid = _interned.get(key)
+    if pid is None:
+        if len(_interned) >= _INTERN_MAX:
+            _interned.clear()
+        pid = _interned[key] = Pid._make(os_pid, nonce, serial)
+    return pid
 
 
 @final
