@@ -140,8 +140,8 @@ class Ref:
 
     @classmethod
     def _make(cls, os_pid: int, nonce: str, serial: int) -> Ref:
-        ref = object.__new__(cls)
-        object.__setattr__(ref, "_key", (os_pid, nonce, serial))
+        ref = _new_object(cls)
+        _set_ref_key(ref, (os_pid, nonce, serial))
         return ref
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -162,8 +162,13 @@ class Ref:
         return NotImplemented
 
 
+_set_ref_key = Ref.__dict__["_key"].__set__
+
+
 def _ref_from_key(os_pid: int, nonce: str, serial: int) -> Ref:
-    return Ref._make(os_pid, nonce, serial)
+    ref = _new_object(Ref)
+    _set_ref_key(ref, (os_pid, nonce, serial))
+    return ref
 
 
 class RefMaker:
