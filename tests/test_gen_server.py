@@ -294,3 +294,72 @@ def test_call_from_adopted_thread() -> None:
     t.join()
     assert out == [2]
     ta.stop(pid)
+
+
+def test_deferred_reply_after_the_server_died_never_shows_up() -> None:
+    me = ta.self()
+
+    class Defers(ta.GenServer):
+        def handle_call(self, request: Any, caller: ta.Caller) -> Any:
+            ta.send(me, ("caller", caller))
+            return ta.NOREPLY
+
+        def handle_cast(self, msg: Any) -> None:
+            raise RuntimeError("gone")
+
+    pid = Defers.start()
+    out: list[Any] = []
+
+    def client() -> None:
+        try:
+            ta.call(pid, "q", timeout=10)
+        except ta.CallError as e:
+            out.append(e.reason)
+        # The deferred reply comes after the CallError: never seen here.
+        ta.send(me, "client waits")
+        ta.receive("reply sent")
+        out.append(ta.receive(timeout=0.05, default="nothing"))
+        ta.send(me, "checked")
+
+    c = ta.spawn(client)
+    _, caller = ta.receive(("caller", ta.Caller), timeout=10)
+    ta.cast(pid, "crash")
+    ta.receive("client waits", timeout=10)
+    ta.reply(caller, "too late")
+    ta.send(c, "reply sent")
+    ta.receive("checked", timeout=10)
+    assert isinstance(out[0], RuntimeError)
+    assert out[1] == "nothing"
+
+
+def test_stop_of_a_server_that_crashed_first_is_call_error() -> None:
+    class Fragile(ta.GenServer):
+        def handle_cast(self, msg: Any) -> None:
+            ta.receive("go")
+            raise RuntimeError("crashed before the stop")
+
+    pid = Fragile.start()
+    ta.cast(pid, "work")
+    ta.send(pid, "go")
+    with pytest.raises(ta.CallError) as info:
+        ta.stop(pid)
+    assert isinstance(info.value.reason, RuntimeError)
+
+
+def test_start_link_killed_in_init_leaves_no_exit_signal() -> None:
+    def killer() -> None:
+        ta.exit(ta.receive(ta.Pid), "kill")
+
+    k = ta.spawn(killer)
+
+    class Slow(ta.GenServer):
+        def init(self) -> None:
+            ta.send(k, ta.self())
+            ta.receive("never")
+
+    ta.trap_exit(True)
+    with pytest.raises(ta.StartError) as info:
+        Slow.start_link()
+    assert info.value.reason == "killed"
+    assert ta.receive(ta.ExitSignal, timeout=0.05, default=None) is None
+    ta.trap_exit(False)

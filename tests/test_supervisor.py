@@ -358,3 +358,30 @@ def test_supervisor_events_are_logged(logs: list[dict[str, Any]]) -> None:
         assert name in events, name
     gave_up = next(e for e in logs if e["event"] == "supervisor_gave_up")
     assert gave_up["log_level"] == "error"
+
+
+FAIL_STARTS: set[str] = set()
+
+
+def flaky_start(wid: str) -> ta.Pid:
+    if wid in FAIL_STARTS:
+        raise RuntimeError(f"{wid} cannot start now")
+    return Worker.start_link(wid)
+
+
+def test_simple_one_for_one_failed_restart_is_retried_and_counts() -> None:
+    sup = ta.Supervisor.start(
+        [ta.ChildSpec("w", flaky_start)], strategy="simple_one_for_one", intensity=3
+    )
+    ref = ta.monitor(sup)
+    a = ta.Supervisor.start_child(sup, "a")
+    b = ta.Supervisor.start_child(sup, "b")
+    assert dict(started(2)) == {"a": a, "b": b}
+    FAIL_STARTS.add("b")
+    try:
+        crash(b)
+        # Each failed retry of b is one more restart: the 4th stops it all.
+        assert down_of(ref) == "shutdown"
+    finally:
+        FAIL_STARTS.clear()
+    stopped(2)

@@ -13,11 +13,11 @@ import time
 from typing import Any, Final, TypeVar, final
 
 from . import _api as ta
-from ._errors import NOPROC, CallError, Exit, NoProc, StartError, Timeout, UnpicklableError
+from ._errors import NOPROC, CallError, Exit, NoProc, StartError, Timeout
 from ._log import logger
-from ._node import NO_EXIT, current_actor, enter, leave
+from ._node import NO_EXIT, current_actor, enter, leave, portable
 from ._pid import Pid, Ref
-from ._receive import REPLY, _TimedOut, check_timeout, mark, receive_in
+from ._receive import REPLY, _TimedOut, check_timeout, drop_replies, mark, receive_in
 from ._signals import Down, ExitSignal
 
 __all__ = ["NOREPLY", "Caller", "GenServer", "call", "cast", "reply", "stop"]
@@ -120,11 +120,14 @@ def _await(pid: Pid, message: Any, timeout: float | None, eager: bool = False) -
                     left = None if deadline is None else max(0.0, deadline - time.monotonic())
                     got = receive_in(actor, ours, None, left, since)
         except _TimedOut:
+            if not eager:  # (a stop is never answered)
+                drop_replies(actor, tag)  # first: the flush below may read it
             if watch:
                 _demonitor_since(actor, watch[0], since)
-            actor.dropped_replies.add(tag)
             raise Timeout(f"no reply from {pid!r} within {timeout} s") from None
         if got.__class__ is Down:
+            if not eager:
+                drop_replies(actor, tag)  # a deferred reply may still come
             return "down", got.reason
         if watch:
             _demonitor_since(actor, watch[0], since)
@@ -181,6 +184,7 @@ def stop(server: Pid | str, reason: Any = "normal", timeout: float | None = 5.0)
     was not alive; ``Timeout`` if it is not gone within ``timeout``.
     """
     timeout = check_timeout(timeout)
+    pickle.dumps(reason)  # an unpicklable reason fails here, before any monitor
     pid = _resolve(server)
     me = ta.self()
     if pid == me:
@@ -190,6 +194,9 @@ def stop(server: Pid | str, reason: Any = "normal", timeout: float | None = 5.0)
     _, value = _await(pid, lambda tag: (_STOP, me, tag, reason), timeout, eager=True)
     if value == NOPROC:
         raise NoProc(f"{server!r} is not alive")
+    if value != reason and repr(value) != repr(reason):
+        # It ended otherwise (crashed, killed) before it handled the stop.
+        raise CallError(value)
 
 
 class GenServer:
@@ -236,6 +243,11 @@ class GenServer:
 
         got = ta.receive(ours)
         if got.__class__ is Down:
+            if link:  # no exit signal of it may stay behind (GS-9)
+                ta.unlink(pid)
+                ta.receive(
+                    lambda m: m.__class__ is ExitSignal and m.pid == pid, timeout=0, default=None
+                )
             raise StartError(got.reason)
         status = got[2]
         if status[0] == "ok":
@@ -284,7 +296,7 @@ class GenServer:
                     caller = Caller(msg[1], msg[2])
                     result = self._handle(self.handle_call, msg[3], caller)
                     if result is not NOREPLY:
-                        ta.send(msg[1], (REPLY, msg[2], result))
+                        self._handle(ta.send, msg[1], (REPLY, msg[2], result))
                 elif head == _CAST and len(msg) == 2:
                     self._handle(self.handle_cast, msg[1])
                 elif head == _STOP and len(msg) == 4:
@@ -336,11 +348,7 @@ def _serve(  # noqa: PLR0917
         reason = e.reason if isinstance(e, Exit) else e
         if linked:
             ta.unlink(parent)  # the caller gets StartError, not an exit signal
-        try:
-            pickle.dumps(reason)
-        except Exception:
-            reason = UnpicklableError(repr(reason))
-        ta.send(parent, (_INIT, tag, ("error", reason)))
+        ta.send(parent, (_INIT, tag, ("error", portable(reason))))
         raise
     ta.send(parent, (_INIT, tag, ("ok", None)))
     server._loop()

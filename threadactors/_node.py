@@ -133,7 +133,7 @@ class Actor:
         self.monitors: dict[Ref, Pid] = {}
         # Tags of calls that gave up: their late replies are dropped on
         # arrival, never seen by a receive (an Erlang alias, deactivated).
-        self.dropped_replies: set[Ref] = set()
+        self.dropped_replies: dict[Ref, None] = {}
 
     def __repr__(self) -> str:
         return f"<Actor {self.pid!r} {self.function}>"

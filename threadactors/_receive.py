@@ -15,7 +15,15 @@ from ._patterns import Key, Matcher, message_key
 if TYPE_CHECKING:
     from ._node import Actor
 
-__all__ = ["NO_DEFAULT", "REPLY", "check_timeout", "mark", "purge_timer", "receive_in"]
+__all__ = [
+    "NO_DEFAULT",
+    "REPLY",
+    "check_timeout",
+    "drop_replies",
+    "mark",
+    "purge_timer",
+    "receive_in",
+]
 
 NO_DEFAULT: Final = object()
 _FRAME_TIMER: Final = _wire.FRAME_TIMER
@@ -115,11 +123,23 @@ def receive_in(
 REPLY: Final = "$reply"
 
 
-def _is_dropped_reply(msg: Any, dropped: set[Any]) -> bool:
+def _is_dropped_reply(msg: Any, dropped: dict[Any, None]) -> bool:
     if msg.__class__ is tuple and len(msg) == 3 and msg[0] == REPLY and msg[1] in dropped:
-        dropped.discard(msg[1])
+        del dropped[msg[1]]
         return True
     return False
+
+
+_DROPPED_MAX: Final = 10_000
+
+
+def drop_replies(actor: Actor, tag: Any) -> None:
+    """Replies tagged ``tag`` are dropped on arrival from now on (the oldest
+    such tags are forgotten past a bound: a reply may never come)."""
+    dropped = actor.dropped_replies
+    dropped[tag] = None
+    if len(dropped) > _DROPPED_MAX:
+        del dropped[next(iter(dropped))]
 
 
 def _check_exit(actor: Actor) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from . import _api as ta
 from ._errors import SHUTDOWN, Exit, StartError
 from ._gen_server import Caller, GenServer, call
 from ._log import logger
+from ._node import portable
 from ._pid import Pid
 from ._signals import Down, ExitSignal
 
@@ -65,11 +67,17 @@ class ChildSpec:
             )
 
 
+_tokens = itertools.count(1)
+
+
 @dataclasses.dataclass
 class _Child:
     spec: ChildSpec
     pid: Pid | None = None
     args: tuple[Any, ...] = ()  # simple_one_for_one: the extra args
+    # Names this child in the supervisor's messages to itself (simple
+    # children all share their template's id).
+    token: int = dataclasses.field(default_factory=lambda: next(_tokens))
 
 
 def _normal(reason: Any) -> bool:
@@ -112,13 +120,15 @@ class Supervisor(GenServer):
     @staticmethod
     def which_children(sup: Pid | str) -> list[tuple[Any, Pid | None, str]]:
         """``(id, pid or None, type)`` of each child, in start order."""
-        result: list[tuple[Any, Pid | None, str]] = _answer(call(sup, ("$which_children",)))
+        result: list[tuple[Any, Pid | None, str]] = _answer(
+            call(sup, ("$which_children",), timeout=None)
+        )
         return result
 
     @staticmethod
     def count_children(sup: Pid | str) -> dict[str, int]:
         """``specs``, ``active``, ``supervisors``, ``workers``."""
-        result: dict[str, int] = _answer(call(sup, ("$count_children",)))
+        result: dict[str, int] = _answer(call(sup, ("$count_children",), timeout=None))
         return result
 
     @staticmethod
@@ -142,7 +152,7 @@ class Supervisor(GenServer):
     @staticmethod
     def delete_child(sup: Pid | str, child_id: Any) -> None:
         """Forget the spec of a terminated child."""
-        _answer(call(sup, ("$delete_child", child_id)))
+        _answer(call(sup, ("$delete_child", child_id), timeout=None))
 
     # -- server side -------------------------------------------------------------------
 
@@ -178,7 +188,7 @@ class Supervisor(GenServer):
             if child is not None:
                 self._child_ended(child, msg.reason)
         elif msg.__class__ is tuple and msg[:1] == ("$try_again",):
-            child = self._find_id(msg[1])
+            child = next((c for c in self.children if c.token == msg[1]), None)
             if child is not None and child.pid is None:
                 self._restart(child)
         else:
@@ -265,10 +275,10 @@ class Supervisor(GenServer):
         spec = child.spec
         try:
             pid = spec.start(*spec.args, *child.args, **spec.kwargs)
-        except StartError:
-            raise
+        except StartError as e:
+            raise StartError(portable(e.reason)) from None
         except Exception as e:
-            raise StartError(e) from e
+            raise StartError(portable(e)) from e
         if not isinstance(pid, Pid):
             raise StartError(("bad_start_return", repr(pid)))
         child.pid = pid
@@ -360,7 +370,7 @@ class Supervisor(GenServer):
                 )
                 # Another restart event, later: a child that cannot start
                 # escalates to the supervisor's end (SUP-9).
-                ta.send(ta.self(), ("$try_again", c.spec.id))
+                ta.send(ta.self(), ("$try_again", c.token))
                 return
 
 
