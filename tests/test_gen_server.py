@@ -333,14 +333,25 @@ def test_deferred_reply_after_the_server_died_never_shows_up() -> None:
 
 
 def test_stop_of_a_server_that_crashed_first_is_call_error() -> None:
+    me = ta.self()
+
     class Fragile(ta.GenServer):
         def handle_cast(self, msg: Any) -> None:
+            ta.send(me, "in handler")
             ta.receive("go")
             raise RuntimeError("crashed before the stop")
 
     pid = Fragile.start()
     ta.cast(pid, "work")
-    ta.send(pid, "go")
+    ta.receive("in handler", timeout=10)
+
+    def release() -> None:
+        # Once the stop request waits in its mailbox, let it crash.
+        while ta.info(pid)["message_queue_len"] < 1:  # type: ignore[index]
+            ta.receive(timeout=0.001, default=None)
+        ta.send(pid, "go")
+
+    ta.spawn(release)
     with pytest.raises(ta.CallError) as info:
         ta.stop(pid)
     assert isinstance(info.value.reason, RuntimeError)
