@@ -189,28 +189,26 @@ def test_server_crash_mid_call_is_call_error() -> None:
 
 
 def test_server_killed_mid_call() -> None:
-    pid = Counter.start()
-    gate = ta.make_ref()
     me = ta.self()
 
-    def killer() -> None:
-        ta.receive("go")
-        ta.exit(pid, "kill")
+    class Stalls(ta.GenServer):
+        def handle_call(self, request: Any, caller: ta.Caller) -> Any:
+            ta.send(me, "in handler")
+            ta.receive("never")
 
-    k = ta.spawn(killer)
+    pid = Stalls.start()
     result: list[Any] = []
 
     def caller() -> None:
         try:
-            ta.call(pid, ("slow", gate))
+            ta.call(pid, "q", timeout=10)
         except ta.CallError as e:
             result.append(e.reason)
         ta.send(me, "done")
 
     ta.spawn(caller)
-    while ta.info(pid)["message_queue_len"] != 0 or ta.info(pid)["status"] != "waiting":  # type: ignore[index]
-        ta.receive(timeout=0.001, default=None)
-    ta.send(k, "go")
+    ta.receive("in handler", timeout=10)
+    ta.exit(pid, "kill")
     assert ta.receive("done", timeout=10) == "done"
     assert result == ["killed"]
 
