@@ -603,7 +603,7 @@ def test_shutdown_with_actor_stuck_in_sleep_returns_in_time() -> None:
         "import logging, time, structlog, threadactors as ta\n"
         "structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))\n"
         "def stuck():\n"
-        "    time.sleep(30)\n"
+        "    time.sleep(30)\n"  # sleep-ok: the stuck actor the test is about
         "me = ta.self()\n"
         "ta.spawn(ta.send, me, 'up'); ta.receive('up')\n"
         "ta.spawn(stuck)\n"

@@ -101,8 +101,7 @@ class Supervisor(GenServer):
         name: str | None = None,
     ) -> Pid:
         """Start a supervisor linked to the caller; children start in order."""
-        _check(children, strategy, intensity, period)
-        return cls._start((list(children), strategy, intensity, period), {}, name, link=True)
+        return cls._begin(children, strategy, intensity, period, name, link=True)
 
     @classmethod
     def start(  # type: ignore[override]
@@ -114,8 +113,20 @@ class Supervisor(GenServer):
         name: str | None = None,
     ) -> Pid:
         """Start a supervisor that is not linked to the caller."""
+        return cls._begin(children, strategy, intensity, period, name, link=False)
+
+    @classmethod
+    def _begin(  # noqa: PLR0917
+        cls,
+        children: list[ChildSpec],
+        strategy: str,
+        intensity: int,
+        period: float,
+        name: str | None,
+        link: bool,
+    ) -> Pid:
         _check(children, strategy, intensity, period)
-        return cls._start((list(children), strategy, intensity, period), {}, name, link=False)
+        return cls._start((list(children), strategy, intensity, period), {}, name, link=link)
 
     @staticmethod
     def which_children(sup: Pid | str) -> list[tuple[Any, Pid | None, str]]:
