@@ -173,3 +173,46 @@ def test_bad_input() -> None:
     with pytest.raises(ValueError):
         ta.shutdown(-1)
     ta.shutdown(None)
+
+
+class FlakyWaker:
+    """Stands in for the node's waker socket: the first wake-up fails."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.failures = 1
+
+    def sendto(self, *args: Any) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise BlockingIOError
+        return self.real.sendto(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_a_failed_wake_up_is_retried_by_the_timer_thread() -> None:
+    from threadactors import _wire
+
+    me = ta.self()
+    node = get_node()
+
+    def sleeper() -> None:
+        ta.send(me, ta.receive())
+
+    pid = ta.spawn(sleeper)
+    target = node.actors[pid]
+    while not target.mailbox.sleeping:  # blocked in recv, backlog empty
+        ta.receive(timeout=0.001, default=None)
+    node.waker, real = FlakyWaker(node.waker), node.waker  # type: ignore[assignment]
+    try:
+        # What a sender does when the socket refuses: backlog, then a wake-up
+        # (which fails here, so the timer thread must try again).
+        with target.mailbox.lock:
+            target.mailbox.backlog.append(_wire.encode("from the backlog"))
+            target.mailbox.woken = True
+        node.wake(target.mailbox)
+        assert ta.receive(timeout=10) == "from the backlog"
+    finally:
+        node.waker = real
