@@ -76,7 +76,6 @@ class Mailbox:
         "backlog",
         "closed",
         "lock",
-        "owner_pid",
         "read_count",
         "save",
         "sent",
@@ -92,7 +91,6 @@ class Mailbox:
         pid: Pid,
         on_untrusted: Callable[[int, int], None],
     ) -> None:
-        self.owner_pid = pid
         self.address = pid.address
         self.sock = new_socket(pid.address)
         self._recvmsg = self.sock.recvmsg
@@ -121,11 +119,7 @@ class Mailbox:
         """
         while True:
             if self.backlog:
-                with self.lock:
-                    # Everything a sender put on the socket before it had to
-                    # use the backlog is on the socket now: read it first.
-                    self._drain()
-                    self._take_backlog()
+                self.fetch_now()
                 return True
             self.sleeping = True
             if self.backlog:  # a sender appended before it could see us sleep
@@ -225,6 +219,8 @@ class Mailbox:
     def fetch_now(self) -> None:
         """Move everything that has arrived into ``unread``, without waiting."""
         with self.lock:
+            # Everything a sender put on the socket before it had to use the
+            # backlog is on the socket now: read it first (per-pair order).
             self._drain()
             if self.backlog:
                 self._take_backlog()

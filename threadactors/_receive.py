@@ -164,10 +164,7 @@ def _check_exit(actor: Actor) -> None:
 def purge_timer(actor: Actor, timer: int) -> None:
     """Remove timer ``timer``'s message from the caller's own mailbox."""
     mailbox = actor.mailbox
-    with mailbox.lock:
-        mailbox._drain()
-        if mailbox.backlog:
-            mailbox._take_backlog()
+    mailbox.fetch_now()
     if mailbox.save.remove_timer(timer):
         return
     for frame in mailbox.unread:
