@@ -603,8 +603,14 @@ def enter() -> Actor:
 def leave(actor: Actor) -> None:
     """End a runtime call; an exit that came meanwhile is raised now."""
     actor.depth -= 1
-    if actor.depth == 0 and actor.pending_exit is not NO_EXIT and not actor.exit_raised:
-        raise_exit(actor)
+    if actor.depth == 0:
+        if actor.pending_exit is not NO_EXIT and not actor.exit_raised:
+            raise_exit(actor)
+        if actor.dead:
+            # Ended by another thread (shutdown) while we were in here: it
+            # only shut our socket; its fds are ours to close.
+            actor.mailbox.close()
+            actor.mailbox.close_save_queue()
 
 
 def shutdown_node(timeout: float | None) -> None:
