@@ -9,8 +9,13 @@ from typing import Any
 
 import pytest
 import structlog
+from hypothesis import settings
 
 import threadactors as ta
+
+# Same examples on every run (tests are deterministic), none remembered.
+settings.register_profile("threadactors", derandomize=True, database=None, deadline=None)
+settings.load_profile("threadactors")
 
 
 def open_fds() -> set[int]:

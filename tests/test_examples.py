@@ -66,7 +66,15 @@ def check_worker_pool(out: str) -> None:
     assert "pool after the crash: {'specs': 1, 'active': 3" in out
 
 
+def check_placement(out: str) -> None:
+    assert "CPUs available: [" in out
+    assert "this node's threads now run on CPU" in out
+    assert "set_affinity(None): the kernel places them again" in out
+    assert "µs on one CPU" in out and "s on one CPU" in out
+
+
 CHECKS = {
+    "placement.py": (("500",), check_placement),
     "bank.py": ((), check_bank),
     "supervision_tree.py": (("400",), check_supervision_tree),
     "worker_pool.py": ((), check_worker_pool),

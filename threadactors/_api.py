@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NoReturn, overload
 
-from . import _wire
+from . import _affinity, _wire
 from ._errors import NOPROC, Exit, NoProc, Timeout
-from ._node import caller_node, current_actor, enter, leave, shutdown_node
-from ._patterns import compile_patterns, pattern_keys
+from ._mailbox import deliver as _deliver
+from ._node import caller_node, current_actor, enter, existing_node, leave, shutdown_node
+from ._patterns import compile_receive
 from ._pid import Pid, Ref
 from ._receive import NO_DEFAULT, _TimedOut, check_timeout, purge_timer, receive_in
 from ._signals import Down, ExitSignal
@@ -114,7 +115,10 @@ def send(dest: Pid | str, msg: Any) -> None:
         node = actor.node
         pid = dest if dest.__class__ is Pid else node.resolve(dest)
         frame = _encode(msg)
-        node.deliver(actor, pid, frame)
+        target = node.actors.get(pid)
+        if target is not None:  # else dead (or not of this node): dropped
+            mailbox = actor.mailbox
+            _deliver(mailbox.sock, target.mailbox, frame, node.wake, mailbox)
     finally:
         leave(actor)
 
@@ -127,8 +131,7 @@ def receive(*patterns: Any, timeout: float | None = None, default: Any = NO_DEFA
     """
     if timeout is not None:
         timeout = check_timeout(timeout)
-    matcher = compile_patterns(patterns)
-    keys = pattern_keys(patterns) if patterns else None
+    matcher, keys = compile_receive(patterns)
     actor = enter()
     try:
         return receive_in(actor, matcher, keys, timeout)
@@ -403,6 +406,22 @@ def cancel_timer(ref: Ref) -> float | None:
         return left
     finally:
         leave(actor)
+
+
+def set_affinity(cpus: Iterable[int] | None) -> None:
+    """Keep this node's threads on ``cpus`` (CPU numbers); ``None`` undoes it.
+
+    Applies at once to every actor thread (adopted ones included) and to the
+    runtime's threads, and to every actor started later, of this node and
+    of later ones. Threads those threads start inherit the mask (Linux).
+    One CPU suits pure-Python actors under the GIL: a message then never
+    waits for another CPU to wake up. It hurts work that releases the GIL
+    (I/O, hashing, NumPy), which could otherwise run in parallel.
+    """
+    mask = _affinity.choose(cpus)
+    node = existing_node()
+    if node is not None:
+        _affinity.move(node.native_ids(), mask)
 
 
 def shutdown(timeout: float | None = 5.0) -> None:

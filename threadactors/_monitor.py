@@ -21,7 +21,7 @@ import collections
 import threading
 from typing import TYPE_CHECKING, Any, Final
 
-from . import _wire
+from . import _affinity, _wire
 from ._errors import NOPROC, NORMAL
 from ._log import logger
 from ._mailbox import Mailbox, deliver
@@ -71,7 +71,11 @@ class Monitor:
 
     # -- the thread --------------------------------------------------------
 
+    def native_id(self) -> int | None:
+        return self._thread.native_id
+
     def _run(self) -> None:
+        _affinity.apply_here()
         mailbox = self.mailbox
         unread = mailbox.unread
         while True:

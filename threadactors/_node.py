@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final, NoReturn
 
-from . import _wire
+from . import _affinity, _wire
 from ._asyncexc import clear_async_exc, raise_in_thread
 from ._errors import (
     KILL,
@@ -173,6 +173,14 @@ class Node:
         _raise_fd_limit()
         self.monitor = Monitor(self)
 
+    def native_ids(self) -> list[int | None]:
+        """Kernel ids of the node's threads: actors (adopted ones too) and
+        the runtime's own."""
+        ids = [actor.native_id for actor in list(self.actors.values())]
+        ids.append(self.monitor.native_id())
+        ids.append(self.timers.native_id())
+        return ids
+
     # -- actors ----------------------------------------------------------
 
     def _new_actor(self, function: str, adopted: bool) -> Actor:
@@ -191,6 +199,7 @@ class Node:
         actor.thread = thread
         actor.ident = threading.get_ident()
         actor.native_id = threading.get_native_id()
+        _affinity.apply_here()
         self.actors[actor.pid] = actor
         _tls.actor = actor
         _tls.guard = _AdoptionGuard(actor)
@@ -270,6 +279,7 @@ class Node:
                 actor.ident = threading.get_ident()
                 actor.native_id = threading.get_native_id()
                 pending = actor.pending_exit
+            _affinity.apply_here()
             if pending is not NO_EXIT:
                 raise Exit(pending)
             try:
@@ -541,6 +551,11 @@ def _node_start() -> Node:
     global _node
     if _node is None:
         _node = Node()
+    return _node
+
+
+def existing_node() -> Node | None:
+    """The running node, if one is."""
     return _node
 
 

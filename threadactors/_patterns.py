@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, final
 
-__all__ = ["ANY", "compile_patterns"]
+__all__ = ["ANY", "compile_patterns", "compile_receive"]
 
 
 @final
@@ -53,17 +53,105 @@ def match(pattern: Any, msg: Any) -> bool:
 
 
 def compile_patterns(patterns: tuple[Any, ...]) -> Matcher | None:
-    """A predicate for "matches any of ``patterns``"; ``None`` means anything."""
+    """A predicate for "matches any of ``patterns``"; ``None`` means anything.
+
+    The predicate gives the answers of ``match``, checking elements left to
+    right as it does, but without re-deciding each pattern's kind per
+    message.
+    """
     if not patterns:
         return None
-    if len(patterns) == 1:
-        pattern = patterns[0]
-        if pattern is ANY:
+    tests = []
+    for pattern in patterns:
+        test = _compile(pattern)
+        if test is None:
             return None
-        if isinstance(pattern, type):
-            return lambda msg: isinstance(msg, pattern)
+        tests.append(test)
+    if len(tests) == 1:
+        return tests[0]
+    alternatives = tuple(tests)
+
+    def any_of(msg: Any) -> bool:
+        for test in alternatives:  # noqa: SIM110 - any(generator) costs more
+            if test(msg):
+                return True
+        return False
+
+    return any_of
+
+
+_EQ, _ISA, _SUB = 0, 1, 2
+
+
+def _compile(pattern: Any) -> Matcher | None:
+    """``match(pattern, ·)`` as a function; ``None`` for ``ANY``."""
+    if pattern is ANY:
+        return None
+    if isinstance(pattern, type):
+        return lambda msg: isinstance(msg, pattern)
+    if isinstance(pattern, (tuple, list)):
+        return _compile_sequence(pattern)
+    if isinstance(pattern, dict):
         return lambda msg: match(pattern, msg)
-    return lambda msg: any(match(p, msg) for p in patterns)
+    if callable(pattern):
+        return lambda msg: bool(pattern(msg))
+    return lambda msg: bool(msg == pattern)
+
+
+def _compile_sequence(pattern: tuple[Any, ...] | list[Any]) -> Matcher:
+    kind: type[Any] = tuple if isinstance(pattern, tuple) else list
+    n = len(pattern)
+    checks: list[tuple[int, int, Any]] = []
+    for i, sub in enumerate(pattern):
+        if sub is ANY:
+            continue
+        if isinstance(sub, type):
+            checks.append((i, _ISA, sub))
+        elif isinstance(sub, (tuple, list, dict)) or callable(sub):
+            checks.append((i, _SUB, _compile(sub)))
+        else:
+            checks.append((i, _EQ, sub))
+    steps = tuple(checks)
+
+    def sequence(msg: Any) -> bool:
+        if not isinstance(msg, kind) or len(msg) != n:
+            return False
+        for i, how, sub in steps:
+            if how == _EQ:
+                if not msg[i] == sub:  # noqa: SIM201 - as match() does: == only
+                    return False
+            elif how == _ISA:
+                if not isinstance(msg[i], sub):
+                    return False
+            elif not sub(msg[i]):
+                return False
+        return True
+
+    return sequence
+
+
+_compiled: dict[tuple[Any, ...], tuple[Matcher | None, list[Key] | None]] = {}
+_COMPILED_MAX = 1024
+
+
+def compile_receive(patterns: tuple[Any, ...]) -> tuple[Matcher | None, list[Key] | None]:
+    """``compile_patterns`` and ``pattern_keys`` of ``patterns``, remembered.
+
+    Equal patterns match alike (``match`` compares with ``==``), so hashable
+    ones are compiled once; unhashable ones (lists, dicts) every time.
+    """
+    if not patterns:
+        return None, None
+    try:
+        entry = _compiled.get(patterns)
+    except TypeError:
+        return compile_patterns(patterns), pattern_keys(patterns)
+    if entry is None:
+        entry = compile_patterns(patterns), pattern_keys(patterns)
+        if len(_compiled) >= _COMPILED_MAX:
+            _compiled.clear()
+        _compiled[patterns] = entry
+    return entry
 
 
 # -- indexing the save queue ---------------------------------------------

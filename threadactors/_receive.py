@@ -66,7 +66,7 @@ def receive_in(
     """
     mailbox = actor.mailbox
     save = mailbox.save
-    if save:
+    if save.entries:
         for seq in save.candidates(keys, since):
             msg = _decode(save.read(seq))
             if matcher is None or matcher(msg):
@@ -97,7 +97,8 @@ def receive_in(
                 unread.popleft()
                 timer = _wire.timer_id(frame) if frame[0] == _FRAME_TIMER else 0
                 save.append(seq, frame, message_key(msg), timer)
-            _check_exit(actor)
+            if actor.pending_exit is not NO_EXIT or mailbox.closed:
+                _check_exit(actor)
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -113,11 +114,13 @@ def receive_in(
                 got = mailbox.fetch(remaining)
             finally:
                 actor.status = "running"
-            _check_exit(actor)
+            if actor.pending_exit is not NO_EXIT or mailbox.closed:
+                _check_exit(actor)
             if not got and remaining == 0:
                 raise _TimedOut
     finally:
-        save.flush()
+        if save.tail:
+            save.flush()
 
 
 REPLY: Final = "$reply"

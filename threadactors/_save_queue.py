@@ -38,20 +38,20 @@ class SaveQueue:
     Entries are named by their arrival number (``seq``), which only grows.
     """
 
-    __slots__ = ("_end", "_entries", "_fd", "_index", "_live", "_order", "_tail", "_written")
+    __slots__ = ("_end", "_fd", "_index", "_live", "_order", "_written", "entries", "tail")
 
     def __init__(self) -> None:
         self._fd = -1
-        self._entries: dict[int, Entry] = {}  # seq -> entry, in arrival order
+        self.entries: dict[int, Entry] = {}  # seq -> entry, in arrival order
         self._order: list[int] = []  # the same seqs, for bisecting by marker
         self._index: dict[Any, dict[Any, list[int]]] = {}  # shape -> head -> seqs
-        self._tail: list[bytes] = []  # appended frames not yet written
+        self.tail: list[bytes] = []  # appended frames not yet written
         self._end = 0  # offset after the last appended frame
         self._written = 0  # offset up to which the file holds the frames
         self._live = 0  # bytes of the entries still queued
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries)
 
     @property
     def file_size(self) -> int:
@@ -63,8 +63,8 @@ class SaveQueue:
         return self._live
 
     def append(self, seq: int, frame: bytes, key: Key, timer: int = 0) -> None:
-        self._tail.append(frame)
-        self._entries[seq] = Entry(self._end, len(frame), key, timer)
+        self.tail.append(frame)
+        self.entries[seq] = Entry(self._end, len(frame), key, timer)
         self._order.append(seq)
         self._index.setdefault(key[0], {}).setdefault(key[1], []).append(seq)
         self._end += len(frame)
@@ -72,13 +72,13 @@ class SaveQueue:
 
     def flush(self) -> None:
         """Write the appended frames to the memfd in one call."""
-        if not self._tail:
+        if not self.tail:
             return
         if self._fd < 0:
             self._fd = os.memfd_create("ta-savequeue", os.MFD_CLOEXEC)
-        data = self._tail[0] if len(self._tail) == 1 else b"".join(self._tail)
+        data = self.tail[0] if len(self.tail) == 1 else b"".join(self.tail)
         self._pwrite_all(data, self._written)
-        self._tail.clear()
+        self.tail.clear()
         self._written += len(data)
 
     def _pwrite_all(self, data: bytes, offset: int) -> None:
@@ -117,17 +117,17 @@ class SaveQueue:
         return heapq.merge(*lists)
 
     def read(self, seq: int) -> bytes:
-        entry = self._entries[seq]
+        entry = self.entries[seq]
         return os.pread(self._fd, entry.length, entry.offset)
 
     def frames(self) -> Iterator[bytes]:
         """Every saved frame, oldest first."""
-        for seq in list(self._entries):
+        for seq in list(self.entries):
             yield self.read(seq)
 
     def take(self, seq: int) -> None:
         """Remove entry ``seq`` (its frame was consumed)."""
-        entry = self._entries.pop(seq)
+        entry = self.entries.pop(seq)
         del self._order[bisect.bisect_left(self._order, seq)]
         heads = self._index[entry.key[0]]
         seqs = heads[entry.key[1]]
@@ -141,15 +141,15 @@ class SaveQueue:
 
     def remove_timer(self, timer: int) -> bool:
         """Drop the message of timer ``timer`` if it is here."""
-        for seq, entry in self._entries.items():
+        for seq, entry in self.entries.items():
             if entry.timer == timer:
                 self.take(seq)
                 return True
         return False
 
     def _maybe_compact(self) -> None:
-        if not self._entries:
-            self._tail.clear()
+        if not self.entries:
+            self.tail.clear()
             if self._written:
                 os.ftruncate(self._fd, 0)
             self._end = self._written = self._live = 0
@@ -161,9 +161,9 @@ class SaveQueue:
         data = os.pread(self._fd, self._written, 0)
         parts = []
         offset = 0
-        for seq, entry in self._entries.items():
+        for seq, entry in self.entries.items():
             parts.append(data[entry.offset : entry.offset + entry.length])
-            self._entries[seq] = entry._replace(offset=offset)
+            self.entries[seq] = entry._replace(offset=offset)
             offset += entry.length
         live = b"".join(parts)
         self._pwrite_all(live, 0)
@@ -174,8 +174,8 @@ class SaveQueue:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-        self._entries.clear()
+        self.entries.clear()
         self._order.clear()
         self._index.clear()
-        self._tail.clear()
+        self.tail.clear()
         self._end = self._written = self._live = 0

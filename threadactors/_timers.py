@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import _affinity
 from ._log import logger
 
 if TYPE_CHECKING:
@@ -76,7 +77,12 @@ class Timers:
         elif self._heap[0][2] is item:
             self._cond.notify()
 
+    def native_id(self) -> int | None:
+        thread = self._thread
+        return None if thread is None else thread.native_id
+
     def _run(self) -> None:
+        _affinity.apply_here()
         cond = self._cond
         while True:
             calls: list[Callable[[], None]] = []
