@@ -48,6 +48,7 @@ _RIGHTS: Final = (socket.SOL_SOCKET, socket.SCM_RIGHTS)
 _DEAD_ERRORS: Final = (ConnectionRefusedError, BrokenPipeError, FileNotFoundError)
 _TIMEVAL = struct.Struct("ll")
 _MAX_WAIT: Final = 86_400.0
+_SLACK: Final = 0.0005  # seconds a receive may wait past its deadline
 _FD = struct.Struct("i")
 
 
@@ -138,7 +139,12 @@ class Mailbox:
             flags = _RECV_NOWAIT
         else:
             flags = _RECV_FLAGS
-            if timeout != self._rcvtimeo:
+            current = self._rcvtimeo
+            # A wait a little shorter than the one set (a deadline's
+            # remainder) keeps it: one setsockopt less per call.
+            if timeout != current and (
+                timeout is None or current is None or not 0 <= current - timeout <= _SLACK
+            ):
                 self._set_rcvtimeo(timeout)
         try:
             data, anc, msg_flags, _ = self._recvmsg(_MAX, _ANCBUF, flags)
