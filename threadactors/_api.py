@@ -72,8 +72,13 @@ def spawn_opt(
     monitor: bool = False,
     name: str | None = None,
     trap_exit: bool = False,
+    max_mailbox: int | None = None,
 ) -> Any:
-    """Spawn with options; returns ``Pid``, or ``(Pid, Ref)`` with ``monitor=True``."""
+    """Spawn with options; returns ``Pid``, or ``(Pid, Ref)`` with ``monitor=True``.
+
+    ``max_mailbox``: when more than this many messages wait for the actor,
+    it is killed with reason ``"mailbox_overflow"`` (``None``: unbounded).
+    """
     if not callable(fn):
         raise TypeError(f"spawn needs a callable, not {fn!r}")
     if not isinstance(args, tuple):
@@ -82,6 +87,11 @@ def spawn_opt(
         raise TypeError(f"kwargs must be a dict, not {type(kwargs).__name__}")
     if name is not None and not isinstance(name, str):
         raise TypeError(f"a name is a str, not {type(name).__name__}")
+    if max_mailbox is not None:
+        if isinstance(max_mailbox, bool) or not isinstance(max_mailbox, int):
+            raise TypeError(f"max_mailbox must be an int or None, not {max_mailbox!r}")
+        if max_mailbox < 1:
+            raise ValueError(f"max_mailbox must be >= 1, not {max_mailbox}")
     actor = enter()
     try:
         pid, ref = actor.node.spawn(
@@ -93,6 +103,7 @@ def spawn_opt(
             trap_exit=bool(trap_exit),
             link=bool(link),
             monitor=bool(monitor),
+            max_mailbox=max_mailbox or 0,
         )
     finally:
         leave(actor)
@@ -119,6 +130,8 @@ def send(dest: Pid | str, msg: Any) -> None:
         if target is not None:  # else dead (or not of this node): dropped
             mailbox = actor.mailbox
             _deliver(mailbox.sock, target.mailbox, frame, node.wake, mailbox)
+            if target.mailbox.limit:
+                node.check_mailbox(target)
     finally:
         leave(actor)
 
@@ -304,6 +317,8 @@ def info(pid: Pid) -> dict[str, Any] | None:
         "message_queue_len": mailbox.queue_length(),
         "save_queue_len": len(mailbox.save),
         "save_queue_bytes": mailbox.save.file_size,
+        "mailbox_bytes": mailbox.queue_bytes(),
+        "max_mailbox": mailbox.limit or None,
         "links": sorted(set(actor.links)),
         "monitors": sorted(set(dict(actor.monitors).values())),
         "monitored_by": node.monitor.monitored_by(pid),

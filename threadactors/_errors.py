@@ -28,6 +28,7 @@ KILLED: Final = "killed"
 SHUTDOWN: Final = "shutdown"
 NOPROC: Final = "noproc"
 NOCONNECTION: Final = "noconnection"
+MAILBOX_OVERFLOW: Final = "mailbox_overflow"
 
 
 class ActorError(Exception):

@@ -50,6 +50,8 @@ _TIMEVAL = struct.Struct("ll")
 _MAX_WAIT: Final = 86_400.0
 _SLACK: Final = 0.0005  # seconds a receive may wait past its deadline
 _FD = struct.Struct("i")
+_SO_MEMINFO: Final = 55  # linux/asm-generic/socket.h; the first field is rmem_alloc
+_MEMINFO = struct.Struct("9I")
 
 
 def new_socket(address: bytes) -> socket.socket:
@@ -76,6 +78,7 @@ class Mailbox:
         "address",
         "backlog",
         "closed",
+        "limit",
         "lock",
         "read_count",
         "save",
@@ -100,6 +103,7 @@ class Mailbox:
         self.sleeping = False  # the owner is (about to be) blocked in recv
         self.woken = False  # a wake-up datagram is on its way and unread
         self.closed = False
+        self.limit = 0  # max_mailbox; 0: unbounded
         self.unread: collections.deque[bytes] = collections.deque()
         self.save = SaveQueue()
         self.seq = 0  # arrival number of the last frame moved into ``unread``
@@ -236,6 +240,21 @@ class Mailbox:
         sent = int(repr(self.sent)[6:-1])
         on_socket = max(0, sent - self.read_count)
         return len(self.save) + len(self.unread) + on_socket + len(self.backlog)
+
+    def queue_bytes(self) -> int:
+        """Bytes held for messages waiting (approximate: the kernel's count
+        for the socket includes its own overhead)."""
+        try:
+            meminfo = self.sock.getsockopt(socket.SOL_SOCKET, _SO_MEMINFO, _MEMINFO.size)
+            on_socket = int(_MEMINFO.unpack(meminfo)[0])
+        except OSError:
+            on_socket = 0
+        return (
+            self.save.live_bytes
+            + sum(map(len, list(self.unread)))
+            + on_socket
+            + sum(map(len, list(self.backlog)))
+        )
 
     # -- closing ---------------------------------------------------------
 

@@ -19,6 +19,7 @@ from ._asyncexc import clear_async_exc, raise_in_thread
 from ._errors import (
     KILL,
     KILLED,
+    MAILBOX_OVERFLOW,
     NOPROC,
     NORMAL,
     SHUTDOWN,
@@ -215,11 +216,13 @@ class Node:
         trap_exit: bool = False,
         link: bool = False,
         monitor: bool = False,
+        max_mailbox: int = 0,
     ) -> tuple[Pid, Ref | None]:
         if self.closing:
             raise SpawnError("the node is shutting down")
         actor = self._new_actor(_qualname(fn), adopted=False)
         actor.trap_exit = trap_exit
+        actor.mailbox.limit = max_mailbox
         pid = actor.pid
         if name is not None:
             try:
@@ -365,6 +368,8 @@ class Node:
         if target is None:
             return  # dead (or not of this node): dropped, as in Erlang
         deliver(sender.mailbox.sock, target.mailbox, frame, self.wake, sender.mailbox)
+        if target.mailbox.limit:
+            self.check_mailbox(target)
 
     def resolve(self, dest: Pid | str) -> Pid:
         if isinstance(dest, Pid):
@@ -383,6 +388,8 @@ class Node:
         target = self.actors.get(pid)
         if target is not None:
             deliver(self.waker, target.mailbox, _wire.encode_timer(timer, frame), self.wake)
+            if target.mailbox.limit:
+                self.check_mailbox(target)
 
     def wake(self, mailbox: Mailbox) -> None:
         """Make sure a sleeping owner looks at its backlog or its exit."""
@@ -431,12 +438,13 @@ class Node:
                 raise_in_thread(actor.ident, _AsyncExit)
         self.wake(actor.mailbox)
 
-    def kill(self, actor: Actor) -> None:
-        """End ``actor`` with ``killed`` now: dead for everyone at once."""
+    def kill(self, actor: Actor, reason: Any = KILLED) -> None:
+        """End ``actor`` with ``reason`` (``killed``) now: dead for everyone
+        at once, whether it traps exits or not."""
         with actor.exc_lock:
             if actor.dead:
                 return
-            actor.pending_exit = KILLED
+            actor.pending_exit = reason
             # Raised again even if an earlier exit was: it leaves the runtime
             # with Exit("killed") (leave()), not back into its cleanup.
             actor.exit_raised = False
@@ -448,7 +456,19 @@ class Node:
             ):
                 actor.injected = True
                 raise_in_thread(actor.ident, _AsyncExit)
-        self.actor_ended(actor, KILLED)
+        self.actor_ended(actor, reason)
+
+    def check_mailbox(self, actor: Actor) -> None:
+        """Kill ``actor`` if its mailbox holds more than its ``max_mailbox``."""
+        mailbox = actor.mailbox
+        if mailbox.limit and mailbox.queue_length() > mailbox.limit:
+            logger.error(
+                "mailbox_overflow",
+                pid=repr(actor.pid),
+                limit=mailbox.limit,
+                length=mailbox.queue_length(),
+            )
+            self.kill(actor, MAILBOX_OVERFLOW)
 
     def exit_signal(self, sender: Actor, target: Actor, reason: Any) -> None:
         """``exit(pid, reason)``: the reception table of SPEC §4, applied now.
