@@ -1,4 +1,4 @@
-"""``python -m threadactors demo``: the seed demo."""
+"""``python -m threadactors demo|bench|soak``: the seed demo, the benchmarks, the soak."""
 
 from __future__ import annotations
 
@@ -43,19 +43,20 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the seed demo (selective receive)")
     sub.add_parser("bench", help="run the benchmarks (from the repository root)", add_help=False)
+    sub.add_parser("soak", help="run the soak test (from the repository root)", add_help=False)
     args, rest = parser.parse_known_args(argv)
     if args.command == "demo":
         return _demo()
-    if args.command == "bench":
-        try:
-            # Not part of the package: it lives in the repository's benchmarks/.
-            bench = importlib.import_module("benchmarks.bench")
-        except ImportError:
-            print("bench runs from the repository root (it needs benchmarks/)", file=sys.stderr)
-            return 2
-        code: int = bench.main(rest)
-        return code
-    return 2  # pragma: no cover
+    try:
+        # Not part of the package: they live in the repository's benchmarks/.
+        module = importlib.import_module(f"benchmarks.{args.command}")
+    except ImportError:
+        print(
+            f"{args.command} runs from the repository root (it needs benchmarks/)", file=sys.stderr
+        )
+        return 2
+    code: int = module.main(rest)
+    return code
 
 
 if __name__ == "__main__":
