@@ -118,3 +118,20 @@ def test_out_of_threads() -> None:
     assert "cause: RuntimeError" in out
     assert " answer" in out
     assert "done" in out
+
+
+RAISE = r"""
+import resource
+resource.setrlimit(resource.RLIMIT_NOFILE, (100, 300))
+import threadactors as ta
+print("before:", resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+ta.self()
+print("after:", resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+ta.shutdown()
+"""
+
+
+def test_node_start_raises_the_soft_fd_limit_to_the_hard_one() -> None:
+    out = _run(RAISE)
+    assert "before: 100" in out
+    assert "after: 300" in out
