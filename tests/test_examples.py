@@ -73,7 +73,14 @@ def check_placement(out: str) -> None:
     assert "µs on one CPU" in out and "s on one CPU" in out
 
 
+def check_overload(out: str) -> None:
+    assert "may hold at most 100 messages" in out
+    assert "after 101 messages it was killed: Down reason 'mailbox_overflow'" in out
+    assert "an unbounded consumer holds 101 messages" in out
+
+
 CHECKS = {
+    "overload.py": ((), check_overload),
     "placement.py": (("500",), check_placement),
     "bank.py": ((), check_bank),
     "supervision_tree.py": (("400",), check_supervision_tree),

@@ -50,8 +50,6 @@ _TIMEVAL = struct.Struct("ll")
 _MAX_WAIT: Final = 86_400.0
 _SLACK: Final = 0.0005  # seconds a receive may wait past its deadline
 _FD = struct.Struct("i")
-_SO_MEMINFO: Final = 55  # linux/asm-generic/socket.h; the first field is rmem_alloc
-_MEMINFO = struct.Struct("9I")
 
 
 def new_socket(address: bytes) -> socket.socket:
@@ -80,9 +78,11 @@ class Mailbox:
         "closed",
         "limit",
         "lock",
+        "read_bytes",
         "read_count",
         "save",
         "sent",
+        "sent_bytes",
         "seq",
         "sleeping",
         "sock",
@@ -109,6 +109,11 @@ class Mailbox:
         self.seq = 0  # arrival number of the last frame moved into ``unread``
         self.sent = itertools.count()  # datagrams put on the socket by senders
         self.read_count = 0  # user datagrams the owner read from the socket
+        # Bytes of user frames put on / read from the socket. Senders add
+        # without a lock: an estimate (the kernel charges a unix datagram to
+        # its sender's buffer, so the receiver's socket cannot tell).
+        self.sent_bytes = 0
+        self.read_bytes = 0
         self._rcvtimeo: float | None = None
         self._on_untrusted = on_untrusted
         self._my_os_pid = os.getpid()
@@ -216,6 +221,7 @@ class Mailbox:
             self.woken = False
             return True
         self.read_count += 1
+        self.read_bytes += len(data)
         self.seq += 1
         self.unread.append(data)
         return True
@@ -242,13 +248,8 @@ class Mailbox:
         return len(self.save) + len(self.unread) + on_socket + len(self.backlog)
 
     def queue_bytes(self) -> int:
-        """Bytes held for messages waiting (approximate: the kernel's count
-        for the socket includes its own overhead)."""
-        try:
-            meminfo = self.sock.getsockopt(socket.SOL_SOCKET, _SO_MEMINFO, _MEMINFO.size)
-            on_socket = int(_MEMINFO.unpack(meminfo)[0])
-        except OSError:
-            on_socket = 0
+        """Bytes of the messages waiting (an estimate while senders race)."""
+        on_socket = max(0, self.sent_bytes - self.read_bytes)
         return (
             self.save.live_bytes
             + sum(map(len, list(self.unread)))
@@ -301,6 +302,7 @@ def deliver(
             if len(frame) <= _MAX:
                 sock.sendto(frame, _DONTWAIT, target.address)
                 next(target.sent)
+                target.sent_bytes += len(frame)
                 return
             fd = _wire.write_memfd(frame)
             try:
@@ -310,6 +312,7 @@ def deliver(
             finally:
                 os.close(fd)
             next(target.sent)
+            target.sent_bytes += len(frame)
             return
         except BlockingIOError:
             pass
