@@ -163,3 +163,31 @@ def test_trusted_datagram_with_stray_fd_has_it_closed() -> None:
     finally:
         os.close(r)
     ta.send(pid, "stop")
+
+
+@pytest.mark.parametrize("as_other_user", [True, False], ids=["other-uid", "same-uid"])
+def test_named_node_takes_only_its_own_user(
+    tmp_path: Path, logs: list[dict[str, Any]], as_other_user: bool
+) -> None:
+    """A named node is open to processes of its uid, and to no other."""
+    ta.start(f"trust-{os.getpid()}")
+    tmp_path.chmod(0o777)
+    marker = tmp_path / "pwned"
+    me = ta.self()
+    _run_hostile(me.address, marker, as_other_user)
+    ta.send(me, "mark")  # after the hostile datagram: it is in our socket first
+    got = []
+    while (msg := ta.receive(timeout=10)) != "mark":
+        got.append(msg)
+    dropped = [e for e in logs if e["event"] == "untrusted_sender_dropped"]
+    if as_other_user:
+        assert got == []
+        assert not marker.exists(), "the stranger's pickle was loaded"
+        assert len(dropped) == 1
+    else:
+        # Same user: trusted by a named node, so its pickle *was* loaded (it
+        # ran os.system, whose 0 is the message): the trust boundary is the
+        # user, as with Erlang's distribution cookie.
+        assert got == [0]
+        assert marker.exists()
+        assert not dropped

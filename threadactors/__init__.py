@@ -14,6 +14,9 @@ from ._api import (
     link,
     make_ref,
     monitor,
+    monitor_node,
+    node,
+    nodes,
     processes,
     receive,
     register,
@@ -26,7 +29,9 @@ from ._api import (
     spawn,
     spawn_link,
     spawn_monitor,
+    spawn_on,
     spawn_opt,
+    start,
     trap_exit,
     unlink,
     unregister,
@@ -52,7 +57,7 @@ from ._errors import (
 from ._gen_server import NOREPLY, Caller, GenServer, call, cast, reply, stop
 from ._patterns import ANY
 from ._pid import Pid, Ref
-from ._signals import Down, ExitSignal
+from ._signals import Down, ExitSignal, NodeDown
 from ._supervisor import ChildSpec, Supervisor
 
 __all__ = [
@@ -74,6 +79,7 @@ __all__ = [
     "GenServer",
     "NameTaken",
     "NoProc",
+    "NodeDown",
     "Pid",
     "Ref",
     "SpawnError",
@@ -91,6 +97,9 @@ __all__ = [
     "link",
     "make_ref",
     "monitor",
+    "monitor_node",
+    "node",
+    "nodes",
     "processes",
     "receive",
     "register",
@@ -104,7 +113,9 @@ __all__ = [
     "spawn",
     "spawn_link",
     "spawn_monitor",
+    "spawn_on",
     "spawn_opt",
+    "start",
     "stop",
     "trap_exit",
     "unlink",

@@ -6,14 +6,15 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn, overload
 
-from . import _affinity, _wire
-from ._errors import NOPROC, Exit, NoProc, Timeout
+from . import _affinity, _remote, _wire
+from ._errors import NOPROC, Exit, NoProc, SpawnError, Timeout
 from ._mailbox import deliver as _deliver
+from ._monitor import SPAWNED
 from ._node import caller_node, current_actor, enter, existing_node, leave, shutdown_node
-from ._patterns import compile_receive
+from ._patterns import ANY, compile_receive
 from ._pid import Pid, Ref
 from ._receive import NO_DEFAULT, _TimedOut, check_timeout, purge_timer, receive_in
-from ._signals import Down, ExitSignal
+from ._signals import Down, ExitSignal, NodeDown
 
 __all__ = [
     "cancel_timer",
@@ -115,8 +116,9 @@ def self() -> Pid:
     return current_actor().pid
 
 
-def send(dest: Pid | str, msg: Any) -> None:
-    """Send a copy of ``msg`` to ``dest`` (a pid or a registered name).
+def send(dest: Pid | str | tuple[str, str], msg: Any) -> None:
+    """Send a copy of ``msg`` to ``dest``: a pid (of any node), a registered
+    name, or ``(name, node)`` for a name registered on another node.
 
     Never blocks. A dead pid drops the message; an unregistered name raises
     ``NoProc``; an unpicklable message raises and nothing is sent.
@@ -124,16 +126,37 @@ def send(dest: Pid | str, msg: Any) -> None:
     actor = enter()
     try:
         node = actor.node
+        if isinstance(dest, tuple):
+            _send_named_remote(actor, dest, msg)
+            return
         pid = dest if dest.__class__ is Pid else node.resolve(dest)
         frame = _encode(msg)
         target = node.actors.get(pid)
-        if target is not None:  # else dead (or not of this node): dropped
+        if target is not None:
             mailbox = actor.mailbox
             _deliver(mailbox.sock, target.mailbox, frame, node.wake, mailbox)
             if target.mailbox.limit:
                 node.check_mailbox(target)
+        elif pid._key[0] != node.os_pid:
+            node.send_remote(actor.mailbox.sock, pid.address, frame)
+        # else dead: dropped, as in Erlang
     finally:
         leave(actor)
+
+
+def _send_named_remote(actor: Any, dest: tuple[Any, ...], msg: Any) -> None:
+    if len(dest) != 2 or not isinstance(dest[0], str) or not isinstance(dest[1], str):
+        raise TypeError(f"a remote name is (name, node), two strs, not {dest!r}")
+    name, node_name = dest
+    node = actor.node
+    if node_name == node.name:
+        send(name, msg)
+        return
+    key = _remote.list_nodes().get(node_name)
+    if key is None:
+        return  # no such node: dropped, as Erlang drops it
+    frame = _wire.encode_control(("rsend", name, _encode(msg)))
+    node.send_remote(actor.mailbox.sock, _remote.monitor_address(key), frame)
 
 
 def receive(*patterns: Any, timeout: float | None = None, default: Any = NO_DEFAULT) -> Any:
@@ -211,7 +234,7 @@ def link(pid: Pid) -> None:
         if pid == actor.pid:
             return
         node = actor.node
-        if pid not in node.actors:
+        if pid not in node.actors and not node.is_remote(pid):
             if not actor.trap_exit:
                 raise NoProc(f"{pid!r} is not alive")
             node.deliver(actor, actor.pid, _encode(ExitSignal(pid, NOPROC)))
@@ -437,6 +460,85 @@ def set_affinity(cpus: Iterable[int] | None) -> None:
     node = existing_node()
     if node is not None:
         _affinity.move(node.native_ids(), mask)
+
+
+def start(name: str) -> None:
+    """Name this node (starting it if needed) so that processes of the same
+    user may reach its actors; ``NameTaken`` if a node of that name runs on
+    this host. Unnamed nodes accept messages from their own process only."""
+    caller_node().take_name(name)
+
+
+def node() -> str | None:
+    """The name of this node (``None`` until ``start``)."""
+    return caller_node().name
+
+
+def nodes() -> list[str]:
+    """The other named nodes of this user on this host."""
+    me = caller_node().name
+    return sorted(n for n in _remote.list_nodes() if n != me)
+
+
+def monitor_node(name: str) -> None:
+    """A ``NodeDown(name)`` message when node ``name`` goes down (at once if
+    it is not up)."""
+    if not isinstance(name, str):
+        raise TypeError(f"a node name is a str, not {type(name).__name__}")
+    actor = enter()
+    try:
+        key = _remote.list_nodes().get(name)
+        if key is None:
+            actor.node.deliver(actor, actor.pid, _encode(NodeDown(name)))
+            return
+        actor.node.monitor.request("monitor_node", actor.pid, key, name)
+    finally:
+        leave(actor)
+
+
+def spawn_on(node_name: str, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Pid:
+    """Start ``fn(*args, **kwargs)`` in a new actor on node ``node_name``.
+
+    ``fn`` travels by name (module and qualified name) and must be
+    importable there; ``SpawnError`` if it is not, or the node is not up.
+    """
+    if not callable(fn):
+        raise TypeError(f"spawn_on needs a callable, not {fn!r}")
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if not module or not qualname or "<" in qualname:
+        raise TypeError(f"spawn_on needs a function importable by name, not {fn!r}")
+    me = caller_node()
+    if node_name == me.name:
+        return spawn(fn, *args, **kwargs)
+    key = _remote.list_nodes().get(node_name)
+    if key is None:
+        raise SpawnError(f"no node named {node_name!r} is up")
+    actor = enter()
+    try:
+        node = actor.node
+        ref = node.make_ref()
+        watch = node.make_ref()
+        # Its monitor thread answers; a Down of that thread's node stands in
+        # for an answer that will never come.
+        monitor_pid = Pid._make(key[0], key[1], 0)
+        with actor.exc_lock:
+            actor.monitors[watch] = monitor_pid
+        node.monitor.request("monitor", actor.pid, monitor_pid, watch)
+        frame = _wire.encode_control(("rspawn", actor.pid, ref, module, qualname, args, kwargs))
+        node.send_remote(actor.mailbox.sock, _remote.monitor_address(key), frame)
+    finally:
+        leave(actor)
+    got = receive((SPAWNED, ref, ANY), Down, timeout=None)
+    demonitor(watch, flush=True)
+    if isinstance(got, Down):
+        if got.ref != watch:
+            raise AssertionError("unreachable")  # pragma: no cover
+        raise SpawnError(f"node {node_name!r} went down ({got.reason})")
+    answer = got[2]
+    if isinstance(answer, SpawnError):
+        raise answer
+    return answer  # type: ignore[no-any-return]
 
 
 def shutdown(timeout: float | None = 5.0) -> None:

@@ -79,7 +79,9 @@ def _resolve(server: Pid | str) -> Pid:
 _FAST: Final = 0.002
 
 
-def _await(pid: Pid, message: Any, timeout: float | None, eager: bool = False) -> tuple[Any, Any]:
+def _await(
+    pid: Pid, message: Any, timeout: float | None, eager: bool = False, watch_first: bool = False
+) -> tuple[Any, Any]:
     """Send ``pid`` ``message(tag)`` and wait for our reply or its end:
     ``("reply", value)`` or ``("down", reason)``.
 
@@ -92,7 +94,7 @@ def _await(pid: Pid, message: Any, timeout: float | None, eager: bool = False) -
         since = mark(actor)
         tag = node.make_ref()
         watch: list[Ref] = []
-        if eager:
+        if eager or watch_first:
             watch.append(ta.monitor(pid))
         ta.send(pid, message(tag))
 
@@ -158,9 +160,12 @@ def call(server: Pid | str, request: Any, timeout: float | None = 5.0) -> Any:
     me = ta.self()
     if pid == me:
         raise CallError("calling_self")
-    if not ta.is_alive(pid):
+    remote = pid.os_pid != me.os_pid
+    if not remote and not ta.is_alive(pid):
         raise NoProc(f"{server!r} is not alive")
-    kind, value = _await(pid, lambda tag: (_CALL, me, tag, request), timeout)
+    # Another node's server is monitored from the start: its end (or its
+    # node's) comes only through the monitor.
+    kind, value = _await(pid, lambda tag: (_CALL, me, tag, request), timeout, watch_first=remote)
     if kind == "reply":
         return value
     if value == NOPROC:

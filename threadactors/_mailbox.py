@@ -26,7 +26,7 @@ from ._save_queue import SaveQueue
 if TYPE_CHECKING:
     from ._pid import Pid
 
-__all__ = ["Mailbox", "deliver"]
+__all__ = ["DEAD_ERRORS", "Mailbox", "deliver", "send_frame", "trust"]
 
 # Effective 8 MiB (the kernel doubles it, capped by wmem_max): one socket can
 # then have ~10,900 small datagrams unread across all its destinations.
@@ -45,11 +45,24 @@ _ANCBUF: Final = _wire.ANCBUF
 _FRAME_MEMFD: Final = _wire.FRAME_MEMFD
 _FRAME_WAKE: Final = _wire.FRAME_WAKE
 _RIGHTS: Final = (socket.SOL_SOCKET, socket.SCM_RIGHTS)
-_DEAD_ERRORS: Final = (ConnectionRefusedError, BrokenPipeError, FileNotFoundError)
+DEAD_ERRORS: Final = (ConnectionRefusedError, BrokenPipeError, FileNotFoundError)
 _TIMEVAL = struct.Struct("ll")
 _MAX_WAIT: Final = 86_400.0
 _SLACK: Final = 0.0005  # seconds a receive may wait past its deadline
 _FD = struct.Struct("i")
+
+
+class _Trust:
+    """Who besides this process may deliver: processes of ``uid`` once the
+    node is named (``-2``: nobody, the default)."""
+
+    __slots__ = ("uid",)
+
+    def __init__(self) -> None:
+        self.uid = -2
+
+
+trust = _Trust()
 
 
 def new_socket(address: bytes) -> socket.socket:
@@ -185,13 +198,13 @@ class Mailbox:
     def _accept(self, data: bytes, anc: list[Any], msg_flags: int) -> bool | None:
         """File one received datagram; ``True`` if it was a frame or wake-up."""
         if len(anc) == 1 and anc[0][1] == _SCM_CREDENTIALS and anc[0][0] == _SOL_SOCKET:
-            sender = _CREDS.unpack_from(anc[0][2])[0]  # the common case, inline
+            sender, uid, _ = _CREDS.unpack_from(anc[0][2])  # the common case, inline
             fds: list[int] = []
         elif anc:
-            sender, fds = _wire.parse_ancillary(anc)
+            sender, uid, fds = _wire.parse_ancillary(anc)
         else:
-            sender, fds = -1, []
-        if sender != self._my_os_pid:
+            sender, uid, fds = -1, -1, []
+        if sender != self._my_os_pid and (uid != trust.uid or uid < 0):
             for fd in fds:
                 os.close(fd)
             if not data and self.closed:
@@ -301,22 +314,14 @@ def deliver(
         try:
             if len(frame) <= _MAX:
                 sock.sendto(frame, _DONTWAIT, target.address)
-                next(target.sent)
-                target.sent_bytes += len(frame)
-                return
-            fd = _wire.write_memfd(frame)
-            try:
-                sock.sendmsg(
-                    [_wire.MEMFD_HEAD], [(*_RIGHTS, _FD.pack(fd))], _DONTWAIT, target.address
-                )
-            finally:
-                os.close(fd)
+            else:
+                _send_memfd(sock, target.address, frame)
             next(target.sent)
             target.sent_bytes += len(frame)
             return
         except BlockingIOError:
             pass
-        except _DEAD_ERRORS:
+        except DEAD_ERRORS:
             return  # the actor has ended: dropped, as Erlang drops it
         except OSError as e:
             if e.errno not in (errno.ETOOMANYREFS, errno.ENOBUFS):
@@ -330,3 +335,27 @@ def deliver(
             target.woken = True
     if need_wake:
         wake(target)
+
+
+def _send_memfd(sock: socket.socket, address: bytes | None, frame: bytes) -> None:
+    fd = _wire.write_memfd(frame)
+    try:
+        rights = [(*_RIGHTS, _FD.pack(fd))]
+        if address is None:
+            sock.sendmsg([_wire.MEMFD_HEAD], rights, _DONTWAIT)
+        else:
+            sock.sendmsg([_wire.MEMFD_HEAD], rights, _DONTWAIT, address)
+    finally:
+        os.close(fd)
+
+
+def send_frame(sock: socket.socket, address: bytes | None, frame: bytes) -> None:
+    """One frame from ``sock`` without waiting (to its peer if ``address`` is
+    ``None``); raises ``BlockingIOError`` when there is no room."""
+    if len(frame) <= _MAX:
+        if address is None:
+            sock.send(frame, _DONTWAIT)
+        else:
+            sock.sendto(frame, _DONTWAIT, address)
+    else:
+        _send_memfd(sock, address, frame)

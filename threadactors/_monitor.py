@@ -18,15 +18,17 @@ of it arrives any more (LNK-5, MON-6).
 from __future__ import annotations
 
 import collections
+import importlib
 import threading
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _affinity, _wire
-from ._errors import NOPROC, NORMAL
+from ._errors import NOCONNECTION, NOPROC, NORMAL, SpawnError
 from ._log import logger
 from ._mailbox import Mailbox, deliver
 from ._pid import Pid, Ref
-from ._signals import Down, ExitSignal
+from ._remote import monitor_address
+from ._signals import Down, ExitSignal, NodeDown
 
 if TYPE_CHECKING:
     from ._node import Actor, Node
@@ -35,6 +37,8 @@ __all__ = ["Monitor"]
 
 _FRAME_CONTROL: Final = _wire.FRAME_CONTROL
 _RECENT: Final = 4096
+SPAWNED: Final = "$spawned"
+PS: Final = "$ps"
 
 
 class Monitor:
@@ -42,10 +46,15 @@ class Monitor:
 
     def __init__(self, node: Node) -> None:
         self._node = node
-        self.mailbox = Mailbox(Pid._make(node.os_pid, node.nonce, 0), node.untrusted)
+        # Its pid (serial 0) stands for the node: monitoring it from another
+        # node fires only when this node goes down.
+        self.mailbox_pid = Pid._make(node.os_pid, node.nonce, 0)
+        self.mailbox = Mailbox(self.mailbox_pid, node.untrusted)
         self.links: dict[Pid, set[Pid]] = {}
         self.by_target: dict[Pid, dict[Ref, Pid]] = {}  # target -> ref -> watcher
         self.by_watcher: dict[Pid, dict[Ref, Pid]] = {}  # watcher -> ref -> target
+        # monitor_node: node -> {(watcher, node name)}
+        self.node_watchers: dict[tuple[int, str], set[tuple[Pid, str]]] = {}
         # Reasons of recent ends, for a request that comes after its own
         # sender's end (it was killed while making it).
         self._recent: collections.OrderedDict[Pid, Any] = collections.OrderedDict()
@@ -98,6 +107,14 @@ class Monitor:
         return node.actors.get(pid) or node.unannounced.get(pid)
 
     def _on_link(self, a: Pid, b: Pid) -> None:
+        if self._remote(b):
+            if self._actor(a) is None:
+                return  # ``a`` ended before its request got here
+            self.links.setdefault(a, set()).add(b)
+            self.links.setdefault(b, set()).add(a)
+            self._to_node(b, ("rlink", a, b))
+            self._watch(b)
+            return
         target = self._actor(b)
         if target is None:
             self._link_signal(a, b, NOPROC)
@@ -116,6 +133,11 @@ class Monitor:
         self.links.setdefault(b, set()).add(a)
 
     def _on_unlink(self, a: Pid, b: Pid) -> None:
+        self._on_runlink(a, b)
+        if self._remote(b):
+            self._to_node(b, ("runlink", a, b))
+
+    def _on_runlink(self, a: Pid, b: Pid) -> None:
         for x, y in ((a, b), (b, a)):
             peers = self.links.get(x)
             if peers is not None:
@@ -130,6 +152,12 @@ class Monitor:
     def _on_monitor(self, watcher: Pid, target: Pid, ref: Ref, recent: bool = False) -> None:
         if self._actor(watcher) is None:
             return  # the watcher ended before its request got here
+        if self._remote(target):
+            self.by_target.setdefault(target, {})[ref] = watcher
+            self.by_watcher.setdefault(watcher, {})[ref] = target
+            self._to_node(target, ("rmonitor", watcher, target, ref))
+            self._watch(target)
+            return
         if self._actor(target) is None:
             # ``recent``: a call that monitors late wants the real reason of
             # an end it may have just missed.
@@ -140,13 +168,25 @@ class Monitor:
         self.by_watcher.setdefault(watcher, {})[ref] = target
 
     def _on_demonitor(self, watcher: Pid, ref: Ref) -> None:
-        target = self.by_watcher.get(watcher, {}).pop(ref, None)
+        target = self._forget_monitor(watcher, ref)
+        if target is not None and self._remote(target):
+            self._to_node(target, ("rdemonitor", watcher, ref))
+
+    def _on_rdemonitor(self, watcher: Pid, ref: Ref) -> None:
+        self._forget_monitor(watcher, ref)
+
+    def _forget_monitor(self, watcher: Pid, ref: Ref) -> Pid | None:
+        watching = self.by_watcher.get(watcher)
+        target = None if watching is None else watching.pop(ref, None)
+        if watching is not None and not watching:
+            del self.by_watcher[watcher]
         if target is not None:
             refs = self.by_target.get(target)
             if refs is not None:
                 refs.pop(ref, None)
                 if not refs:
                     del self.by_target[target]
+        return target
 
     def _on_ended(self, pid: Pid, reason: Any) -> None:
         self._node.unannounced.pop(pid, None)
@@ -159,16 +199,157 @@ class Monitor:
                 peers.discard(pid)
                 if not peers:
                     del self.links[peer]
-            self._link_signal(peer, pid, reason)
+            if self._remote(peer):
+                self._to_node(peer, ("rexit", peer, pid, reason))
+            else:
+                self._link_signal(peer, pid, reason)
         for ref, watcher in self.by_target.pop(pid, {}).items():
-            self.by_watcher.get(watcher, {}).pop(ref, None)
-            self._down(watcher, ref, pid, reason)
+            watching = self.by_watcher.get(watcher)
+            if watching is not None:
+                watching.pop(ref, None)
+                if not watching:
+                    del self.by_watcher[watcher]
+            if self._remote(watcher):
+                self._to_node(watcher, ("rdown", watcher, ref, pid, reason))
+            else:
+                self._down(watcher, ref, pid, reason)
         for ref, target in self.by_watcher.pop(pid, {}).items():
             refs = self.by_target.get(target)
             if refs is not None:
                 refs.pop(ref, None)
                 if not refs:
                     del self.by_target[target]
+            if self._remote(target):
+                self._to_node(target, ("rdemonitor", pid, ref))
+
+    # -- requests from other nodes ----------------------------------------
+
+    def _on_rlink(self, a: Pid, b: Pid) -> None:
+        """``a`` (of another node) linked to ``b`` (ours)."""
+        target = self._actor(b)
+        if target is None:
+            self._to_node(a, ("rexit", a, b, self._recent.get(b, NOPROC)))
+            return
+        with target.exc_lock:
+            if not target.dead:
+                target.links.add(a)
+        self.links.setdefault(a, set()).add(b)
+        self.links.setdefault(b, set()).add(a)
+        self._watch(a)
+
+    def _on_rmonitor(self, watcher: Pid, target: Pid, ref: Ref) -> None:
+        """``watcher`` (of another node) monitors ``target`` (ours)."""
+        if target != self.mailbox_pid and self._actor(target) is None:
+            reason = self._recent.get(target, NOPROC)
+            self._to_node(watcher, ("rdown", watcher, ref, target, reason))
+            return
+        self.by_target.setdefault(target, {})[ref] = watcher
+        self.by_watcher.setdefault(watcher, {})[ref] = target
+        self._watch(watcher)
+
+    def _on_rexit(self, to: Pid, sender: Pid, reason: Any) -> None:
+        """The link ``to`` (ours) - ``sender`` (another node's) fired."""
+        for x, y in ((to, sender), (sender, to)):
+            peers = self.links.get(x)
+            if peers is not None:
+                peers.discard(y)
+                if not peers:
+                    del self.links[x]
+        self._link_signal(to, sender, reason)
+
+    def _on_rdown(self, watcher: Pid, ref: Ref, target: Pid, reason: Any) -> None:
+        self._forget_monitor(watcher, ref)
+        self._down(watcher, ref, target, reason)
+
+    def _on_nodedown(self, key: tuple[int, str]) -> None:
+        """Every link and monitor with an actor of node ``key`` fires."""
+
+        def there(pid: Pid) -> bool:
+            return pid._key[0] == key[0] and pid._key[1] == key[1]
+
+        for remote in [p for p in self.links if there(p)]:
+            for peer in self.links.pop(remote, ()):
+                peers = self.links.get(peer)
+                if peers is not None:
+                    peers.discard(remote)
+                    if not peers:
+                        del self.links[peer]
+                if not there(peer):
+                    self._link_signal(peer, remote, NOCONNECTION)
+        for remote in [p for p in self.by_target if there(p)]:
+            for ref, watcher in self.by_target.pop(remote, {}).items():
+                self._forget_monitor(watcher, ref)
+                self._down(watcher, ref, remote, NOCONNECTION)
+        for remote in [p for p in self.by_watcher if there(p)]:
+            for ref in list(self.by_watcher.get(remote, {})):
+                self._forget_monitor(remote, ref)
+        for watcher, name in self.node_watchers.pop(key, set()):
+            actor = self._actor(watcher)
+            if actor is not None:
+                self._send(actor, NodeDown(name))
+
+    def _on_monitor_node(self, watcher: Pid, key: tuple[int, str], name: str) -> None:
+        if self._actor(watcher) is None:
+            return
+        self.node_watchers.setdefault(key, set()).add((watcher, name))
+        self._node.watcher.watch(key)
+
+    def _on_rsend(self, name: str, frame: bytes) -> None:
+        """A message for a name registered here, from another node."""
+        node = self._node
+        pid = node.registry.whereis(name)
+        actor = None if pid is None else node.actors.get(pid)
+        if actor is not None:
+            deliver(self.mailbox.sock, actor.mailbox, frame, node.wake)
+
+    def _on_rspawn(  # noqa: PLR0917 - a control request's fields
+        self, reply_to: Pid, ref: Ref, module: str, qualname: str, args: Any, kwargs: Any
+    ) -> None:
+        node = self._node
+        try:
+            fn: Any = importlib.import_module(module)
+            for part in qualname.split("."):
+                fn = getattr(fn, part)
+            pid, _ = node.spawn(None, fn, tuple(args), dict(kwargs))
+            answer: Any = pid
+        except Exception as e:
+            answer = SpawnError(f"cannot spawn {module}.{qualname} on {node.name}: {e!r}")
+        self._to_node(reply_to, None, _wire.encode((SPAWNED, ref, answer)), reply_to.address)
+
+    def _on_ps(self, reply_to: Pid, ref: Ref) -> None:
+        node = self._node
+        rows = []
+        for pid, actor in list(node.actors.items()):
+            rows.append(
+                {
+                    "pid": pid,
+                    "name": node.registry.name_of(pid),
+                    "status": actor.status,
+                    "message_queue_len": actor.mailbox.queue_length(),
+                    "function": actor.function,
+                }
+            )
+        frame = _wire.encode((PS, ref, node.name, rows))
+        self._to_node(reply_to, None, frame, reply_to.address)
+
+    # -- other nodes -------------------------------------------------------
+
+    def _remote(self, pid: Pid) -> bool:
+        return pid._key[0] != self._node.os_pid
+
+    def _to_node(
+        self, pid: Pid, op: Any, frame: bytes | None = None, address: bytes | None = None
+    ) -> None:
+        """A control request to the monitor thread of ``pid``'s node (or
+        ``frame`` to ``address`` there)."""
+        if frame is None:
+            frame = _wire.encode_control(op)
+        if address is None:
+            address = monitor_address((pid._key[0], pid._key[1]))
+        self._node.send_remote(self.mailbox.sock, address, frame)
+
+    def _watch(self, pid: Pid) -> None:
+        self._node.watcher.watch((pid._key[0], pid._key[1]))
 
     # -- delivery ----------------------------------------------------------
 

@@ -29,10 +29,11 @@ from ._errors import (
     UnpicklableError,
 )
 from ._log import logger
-from ._mailbox import SNDBUF, Mailbox, deliver
+from ._mailbox import SNDBUF, Mailbox, deliver, trust
 from ._monitor import Monitor
 from ._pid import Pid, Ref, RefMaker, node_prefix
 from ._registry import Registry
+from ._remote import Outbox, Watcher, bind_name
 from ._signals import ExitSignal
 from ._timers import Timers
 
@@ -171,6 +172,11 @@ class Node:
         self.waker.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
         # Ended actors whose end the monitor thread has not processed yet.
         self.unannounced: dict[Pid, Actor] = {}
+        # Other OS processes (_remote): made on first use.
+        self.name: str | None = None
+        self._name_socks: list[socket.socket] = []
+        self._outbox: Outbox | None = None
+        self._watcher: Watcher | None = None
         _raise_fd_limit()
         self.monitor = Monitor(self)
 
@@ -181,6 +187,47 @@ class Node:
         ids.append(self.monitor.native_id())
         ids.append(self.timers.native_id())
         return ids
+
+    # -- other OS processes ------------------------------------------------
+
+    def take_name(self, name: str) -> None:
+        """Make this a named node, reachable by processes of the same user."""
+        with self._lock:
+            if self.name is not None:
+                if name == self.name:
+                    return
+                raise ValueError(f"this node is already named {self.name!r}")
+            self._name_socks = bind_name(name, self.os_pid, self.nonce)
+            self.name = name
+            trust.uid = os.geteuid()
+        logger.info("node_named", node=name)
+
+    def is_remote(self, pid: Pid) -> bool:
+        return pid._key[0] != self.os_pid
+
+    @property
+    def outbox(self) -> Outbox:
+        box = self._outbox
+        if box is None:
+            with self._lock:
+                box = self._outbox
+                if box is None:
+                    box = self._outbox = Outbox()
+        return box
+
+    @property
+    def watcher(self) -> Watcher:
+        watcher = self._watcher
+        if watcher is None:
+            with self._lock:
+                watcher = self._watcher
+                if watcher is None:
+                    watcher = self._watcher = Watcher(self)
+        return watcher
+
+    def send_remote(self, sock: socket.socket, address: bytes, frame: bytes) -> None:
+        """A frame for another process; never blocks (the outbox waits)."""
+        self.outbox.send(sock, address, frame)
 
     # -- actors ----------------------------------------------------------
 
@@ -208,7 +255,7 @@ class Node:
 
     def spawn(  # noqa: PLR0917
         self,
-        parent: Actor,
+        parent: Actor | None,
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -246,12 +293,16 @@ class Node:
             self._threads.add(thread)
         # Queued before the child runs, so before its end: atomic (LNK-2, MON-5).
         ref = None
+        if parent is None:  # spawned for another node (spawn_on): no parent here
+            link = monitor = False
         if link:
+            assert parent is not None
             with parent.exc_lock:
                 parent.links.add(pid)
             actor.links.add(parent.pid)
             self.monitor.request("link", parent.pid, pid)
         if monitor:
+            assert parent is not None
             ref = self.make_ref()
             with parent.exc_lock:
                 parent.monitors[ref] = pid
@@ -261,14 +312,15 @@ class Node:
         except BaseException as e:
             with self._lock:
                 self._threads.discard(thread)
-            with parent.exc_lock:
-                parent.links.discard(pid)
+            if parent is not None:
+                with parent.exc_lock:
+                    parent.links.discard(pid)
+                    if ref is not None:
+                        parent.monitors.pop(ref, None)
+                if link:
+                    self.monitor.request("unlink", parent.pid, pid)
                 if ref is not None:
-                    parent.monitors.pop(ref, None)
-            if link:
-                self.monitor.request("unlink", parent.pid, pid)
-            if ref is not None:
-                self.monitor.request("demonitor", parent.pid, ref)
+                    self.monitor.request("demonitor", parent.pid, ref)
             self.actor_ended(actor, NOPROC)
             raise SpawnError(f"cannot start the thread of a new actor: {e}") from e
         return pid, ref
@@ -516,7 +568,15 @@ class Node:
             actor.mailbox.close()
             actor.mailbox.close_save_queue()
         self.timers.stop()
+        if self._watcher is not None:
+            self._watcher.stop()
         self.monitor.stop()
+        if self._outbox is not None:
+            self._outbox.stop(max(0.5, deadline - time.monotonic()))
+        for sock in self._name_socks:
+            sock.close()
+        if self.name is not None:
+            trust.uid = -2
         self.registry.clear()
         self.unannounced.clear()
         self.waker.close()

@@ -1,4 +1,4 @@
-"""The messages that signals become: ``ExitSignal`` and ``Down``."""
+"""The messages that signals become: ``ExitSignal``, ``Down``, ``NodeDown``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from ._pid import Pid, Ref
 
-__all__ = ["Down", "ExitSignal"]
+__all__ = ["Down", "ExitSignal", "NodeDown"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,3 +25,10 @@ class Down:
     ref: Ref
     pid: Pid
     reason: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeDown:
+    """A node watched with ``monitor_node`` went down (or was not up)."""
+
+    node: str

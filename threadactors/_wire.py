@@ -103,18 +103,18 @@ def decode_user(frame: bytes) -> Any:
     raise ValueError(f"not a user frame (kind {kind:#x})")
 
 
-def parse_ancillary(ancdata: list[tuple[int, int, bytes]]) -> tuple[int, list[int]]:
-    """The sender's OS pid (``-1`` if none) and the fds passed."""
-    sender = -1
+def parse_ancillary(ancdata: list[tuple[int, int, bytes]]) -> tuple[int, int, list[int]]:
+    """The sender's OS pid and uid (``-1`` if none) and the fds passed."""
+    sender = uid = -1
     fds: list[int] = []
     for level, kind, data in ancdata:
         if level != socket.SOL_SOCKET:
             continue
         if kind == socket.SCM_CREDENTIALS and len(data) >= _CREDS_SIZE:
-            sender = struct.unpack_from("3i", data)[0]
+            sender, uid, _ = struct.unpack_from("3i", data)
         elif kind == socket.SCM_RIGHTS:
             fds.extend(array.array("i", data[: len(data) - len(data) % 4]))
-    return sender, fds
+    return sender, uid, fds
 
 
 def write_memfd(frame: bytes) -> int:

@@ -1,0 +1,129 @@
+"""Actors and a child-node script for the multi-process tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import threadactors as ta
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def unique(stem: str) -> str:
+    """A node name no other test run on this host uses at the same time."""
+    return f"{stem}-{os.getpid()}"
+
+
+def echo() -> None:
+    """Send every ``(pid, msg)`` back to ``pid``; stop on ``"stop"``."""
+    while True:
+        msg = ta.receive()
+        if msg == "stop":
+            return
+        ta.send(msg[0], msg[1])
+
+
+def directory() -> None:
+    """Answer ``(pid, name)`` with ``("where", name, whereis(name))``."""
+    while True:
+        reply_to, name = ta.receive()
+        ta.send(reply_to, ("where", name, ta.whereis(name)))
+
+
+def remote_whereis(node: str, name: str) -> ta.Pid:
+    ta.send(("directory", node), (ta.self(), name))
+    _, _, pid = ta.receive(("where", name, ta.ANY), timeout=10)
+    assert isinstance(pid, ta.Pid), pid
+    return pid
+
+
+def blaster(to: ta.Pid, index: int, count: int) -> None:
+    for i in range(count):
+        ta.send(to, (index, i))
+
+
+class Counter(ta.GenServer):
+    def init(self) -> None:
+        self.n = 0
+
+    def handle_call(self, request: Any, caller: ta.Caller) -> Any:
+        self.n += request
+        return self.n
+
+
+CHILD = r"""
+import logging, sys
+import structlog
+structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+import threadactors as ta
+from tests import node_helpers as h
+
+ta.start(sys.argv[1])
+ta.spawn_opt(h.echo, name="echo")
+ta.spawn_opt(h.directory, name="directory")
+h.Counter.start(name="counter")
+print("ready", flush=True)
+sys.stdin.read()  # until the test closes our stdin (or kills us)
+ta.shutdown()
+"""
+
+
+class ChildNode:
+    """A named node in a child process, with ``echo`` and ``counter``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD, name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line == "ready\n", line
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+
+BLASTER = r"""
+import logging, sys
+import structlog
+structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+import threadactors as ta
+from tests import node_helpers as h
+
+name, parent, index, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+ta.start(name)
+sink = h.remote_whereis(parent, "sink")
+h.blaster(sink, index, count)
+ta.shutdown(timeout=60)  # sends what is still queued for the sink first
+"""
+
+
+def start_blasters(parent: str, count: int, senders: int) -> list[subprocess.Popen[str]]:
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", BLASTER, unique(f"blast{i}"), parent, str(i), str(count)],
+            cwd=ROOT,
+            text=True,
+        )
+        for i in range(senders)
+    ]

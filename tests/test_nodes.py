@@ -1,0 +1,167 @@
+"""Nodes in several OS processes of one user: named nodes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import threadactors as ta
+
+from . import node_helpers as h
+
+
+@pytest.fixture
+def here() -> str:
+    name = h.unique("test-parent")
+    ta.start(name)
+    return name
+
+
+@pytest.fixture
+def child(here: str) -> Iterator[h.ChildNode]:
+    node = h.ChildNode(h.unique("test-child"))
+    yield node
+    node.close()
+
+
+def test_named_send_and_ping_pong_between_two_processes(child: h.ChildNode) -> None:
+    me = ta.self()
+    ta.send(("echo", child.name), (me, "hello"))
+    assert ta.receive(timeout=10) == "hello"
+    echo = h.remote_whereis(child.name, "echo")
+    assert echo.os_pid == child.proc.pid
+    for i in range(1_000):
+        ta.send(echo, (me, ("pong", i)))
+        assert ta.receive(timeout=10) == ("pong", i)
+
+
+def test_a_big_message_crosses_as_a_memfd(child: h.ChildNode) -> None:
+    echo = h.remote_whereis(child.name, "echo")
+    blob = bytes(range(256)) * 4096 * 4  # 4 MiB
+    ta.send(echo, (ta.self(), blob))
+    assert ta.receive(bytes, timeout=30) == blob
+
+
+TAKEN = """
+import sys
+import threadactors as ta
+try:
+    ta.start(sys.argv[1])
+except ta.NameTaken:
+    sys.stderr.write("taken")
+ta.shutdown()
+"""
+
+
+def test_node_name_is_unique_on_the_host(here: str) -> None:
+    assert ta.node() == here
+    out = subprocess.run(
+        [sys.executable, "-c", TAKEN, here], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stderr == "taken"
+    with pytest.raises(ValueError):
+        ta.start("another-name")
+    ta.start(here)  # the same name again: harmless
+    with pytest.raises(ValueError):
+        ta.start("no spaces")
+
+
+def test_nodes_lists_the_other_named_nodes(child: h.ChildNode, here: str) -> None:
+    assert child.name in ta.nodes()
+    assert here not in ta.nodes()
+
+
+def test_remote_call_to_a_gen_server(child: h.ChildNode) -> None:
+    counter = h.remote_whereis(child.name, "counter")
+    assert ta.call(counter, 5) == 5
+    assert ta.call(counter, 2) == 7
+
+
+def test_spawn_on_another_node(child: h.ChildNode) -> None:
+    pid = ta.spawn_on(child.name, h.echo)
+    assert pid.os_pid == child.proc.pid
+    ta.send(pid, (ta.self(), "spawned there"))
+    assert ta.receive(timeout=10) == "spawned there"
+    ta.send(pid, "stop")
+    with pytest.raises(ta.SpawnError):
+        ta.spawn_on("no-such-node-anywhere", h.echo)
+
+
+def test_links_and_monitors_across_nodes_fire_with_the_real_reason(child: h.ChildNode) -> None:
+    ta.trap_exit(True)
+    pid = ta.spawn_on(child.name, h.echo)
+    ta.link(pid)
+    ref = ta.monitor(pid)
+    ta.send(pid, "stop")
+    assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, pid, "normal")
+    assert ta.receive(ta.ExitSignal, timeout=10) == ta.ExitSignal(pid, "normal")
+
+
+def _linker(to: ta.Pid, report_to: ta.Pid) -> None:
+    ta.link(to)
+    ta.send(report_to, "linked")
+    ta.receive("never")
+
+
+def test_a_remote_actor_linked_to_ours_dies_with_it(child: h.ChildNode) -> None:
+    remote = ta.spawn_on(child.name, h.echo)
+    ref = ta.monitor(remote)
+    local = ta.spawn(_linker, remote, ta.self())
+    assert ta.receive("linked", timeout=10) == "linked"
+    # The link request went to our monitor thread before "linked" was sent,
+    # and our monitor thread forwards requests to the other node in order.
+    ta.exit(local, "kill")
+    assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, remote, "killed")
+
+
+def test_sigkill_of_a_node_fires_links_and_monitors_with_noconnection(
+    child: h.ChildNode,
+) -> None:
+    ta.trap_exit(True)
+    echo = h.remote_whereis(child.name, "echo")
+    ta.link(echo)
+    ref = ta.monitor(echo)
+    ta.monitor_node(child.name)
+    # A round trip: the link and monitor are in place on the other side.
+    ta.send(echo, (ta.self(), "ready?"))
+    assert ta.receive("ready?", timeout=10) == "ready?"
+    start = time.monotonic()
+    child.kill()
+    assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, echo, "noconnection")
+    assert ta.receive(ta.ExitSignal, timeout=10) == ta.ExitSignal(echo, "noconnection")
+    assert ta.receive(ta.NodeDown, timeout=10) == ta.NodeDown(child.name)
+    elapsed = time.monotonic() - start
+    assert elapsed < 0.2, elapsed
+
+
+def test_monitor_of_a_node_that_is_not_up(here: str) -> None:
+    ta.monitor_node("no-such-node-anywhere")
+    assert ta.receive(ta.NodeDown, timeout=10) == ta.NodeDown("no-such-node-anywhere")
+
+
+def _sink(report_to: ta.Pid, senders: int, count: int) -> None:
+    expected = [0] * senders
+    for _ in range(senders * count):
+        index, i = ta.receive()
+        assert i == expected[index], (index, i, expected[index])  # per-sender order
+        expected[index] += 1
+    ta.send(report_to, ("all in order", expected))
+    assert ta.receive(timeout=0.5, default=None) is None  # nothing twice
+
+
+def test_eight_processes_blast_one_receiver_in_a_third(here: str) -> None:
+    senders, count = 8, 10_000
+    ta.spawn_opt(h.directory, name="directory")
+    sink, ref = ta.spawn_opt(_sink, (ta.self(), senders, count), name="sink", monitor=True)
+    procs = h.start_blasters(here, count, senders)
+    try:
+        got = ta.receive(("all in order", list), timeout=120)
+        assert got == ("all in order", [count] * senders)
+        assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, sink, "normal")
+    finally:
+        for proc in procs:
+            assert proc.wait(timeout=60) == 0

@@ -1,0 +1,340 @@
+"""Nodes in other OS processes of the same user: names, the outbox, pidfds.
+
+A named node binds two more abstract sockets: ``\\0ta-name-<uid>-<name>``,
+whose bind fails while another process holds it (names are unique per user
+on the host, and free again when their process dies, however it dies), and
+``\\0ta-dir-<uid>-<name>-<os pid>-<nonce>``, which ``/proc/net/unix`` lists
+for anyone looking for the node. Every actor socket of a named node then
+accepts datagrams from processes of the same uid (``_mailbox.trust``).
+
+A send to another process goes straight to the socket when there is room;
+when there is not (``EAGAIN``) the frame joins that destination's queue in
+the outbox, and so do all later frames for it until the queue is empty: one
+thread waits for the destinations to have room (``POLLOUT`` on a socket
+connected to each) and sends in order. That keeps per-pair order and never
+blocks a sender.
+
+The watcher thread holds a pidfd of every node we have links or monitors
+with, and tells the monitor thread (``nodedown``) when one becomes readable:
+the process is gone, whatever killed it.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import select
+import selectors
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Final
+
+from ._errors import NameTaken
+from ._log import logger
+from ._mailbox import DEAD_ERRORS, send_frame
+from ._pid import Pid, node_prefix
+
+if TYPE_CHECKING:
+    from ._node import Node
+
+__all__ = ["NAME_RE", "Outbox", "Watcher", "bind_name", "list_nodes", "monitor_address"]
+
+NAME_RE: Final = re.compile(r"[A-Za-z0-9_.@+-]{1,64}\Z")
+NodeKey = tuple[int, str]  # (os pid, nonce)
+
+
+def _uid() -> int:
+    return os.geteuid()
+
+
+def bind_name(name: str, os_pid: int, nonce: str) -> list[socket.socket]:
+    """Claim ``name`` on the host for this node; ``NameTaken`` if held."""
+    if not isinstance(name, str):
+        raise TypeError(f"a node name is a str, not {type(name).__name__}")
+    if not NAME_RE.match(name):
+        raise ValueError(f"a node name is 1-64 of A-Z a-z 0-9 _ . @ + -, not {name!r}")
+    uid = _uid()
+    claim = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        claim.bind(b"\0ta-name-%d-%s" % (uid, name.encode()))
+    except OSError as e:
+        claim.close()
+        raise NameTaken(f"a node named {name!r} is running on this host") from e
+    entry = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        entry.bind(b"\0ta-dir-%d-%s-%d-%s" % (uid, name.encode(), os_pid, nonce.encode()))
+    except OSError:
+        entry.close()
+        claim.close()
+        raise
+    return [claim, entry]
+
+
+def _unix_paths() -> list[str]:
+    with open("/proc/net/unix", encoding="ascii", errors="replace") as f:
+        next(f, None)
+        return [parts[-1] for line in f if len(parts := line.split()) >= 8]
+
+
+def list_nodes() -> dict[str, NodeKey]:
+    """Named nodes of this user on the host: name -> (os pid, nonce)."""
+    head = f"@ta-dir-{_uid()}-"
+    nodes = {}
+    for path in _unix_paths():
+        if path.startswith(head):
+            try:
+                name, os_pid, nonce = path[len(head) :].rsplit("-", 2)
+                nodes[name] = (int(os_pid), nonce)
+            except ValueError:
+                continue
+    return nodes
+
+
+def node_alive(key: NodeKey) -> bool:
+    """Whether the node ``key`` still has its monitor socket bound."""
+    mine = "@" + monitor_address(key)[1:].decode()
+    return mine in _unix_paths()
+
+
+def monitor_address(key: NodeKey) -> bytes:
+    return node_prefix(key[0], key[1]) + b"0"
+
+
+def node_of(pid: Pid) -> NodeKey:
+    return pid._key[0], pid._key[1]
+
+
+class Outbox:
+    """Frames for other processes' full sockets, sent in order when there
+    is room. Senders never block; one thread does the waiting."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._drained = threading.Condition(self._lock)
+        self._queues: dict[bytes, collections.deque[bytes]] = {}
+        self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._stopping = False
+
+    def send(self, sock: socket.socket, address: bytes, frame: bytes) -> None:
+        """Send ``frame`` to ``address`` (another process) from ``sock``."""
+        if address not in self._queues:
+            try:
+                send_frame(sock, address, frame)
+                return
+            except BlockingIOError:
+                pass
+            except DEAD_ERRORS:
+                return  # that node or actor is gone: dropped
+            except OSError:
+                return
+        with self._lock:
+            if self._stopping:
+                return
+            queue = self._queues.get(address)
+            new = queue is None
+            if queue is None:
+                queue = self._queues[address] = collections.deque()
+            queue.append(frame)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ta-outbox", daemon=True)
+                self._thread.start()
+        if new:
+            self._kick()
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(len(q) for q in self._queues.values())
+
+    def _kick(self) -> None:
+        try:
+            self._wake_w.send(b"k")
+        except BlockingIOError:
+            pass  # already kicked
+
+    def stop(self, timeout: float | None) -> None:
+        """Send what is queued (waiting up to ``timeout``), then stop."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._drained:
+            while self._queues and self._thread is not None:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._drained.wait(left)
+            self._stopping = True
+            thread = self._thread
+        if thread is not None:
+            self._kick()
+            thread.join()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def _run(self) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(self._wake_r, selectors.EVENT_READ)
+        conns: dict[bytes, socket.socket] = {}
+        try:
+            while True:
+                for key, _ in selector.select():
+                    if key.fileobj is self._wake_r:
+                        try:
+                            while self._wake_r.recv(4096):
+                                pass
+                        except BlockingIOError:
+                            pass
+                        if self._stopping:
+                            return
+                        with self._lock:
+                            fresh = [a for a in self._queues if a not in conns]
+                        for address in fresh:
+                            conn = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                            conn.setblocking(False)
+                            try:
+                                conn.connect(address)
+                            except OSError:
+                                conn.close()
+                                with self._lock:
+                                    self._queues.pop(address, None)
+                                    self._drained.notify_all()
+                                continue
+                            conns[address] = conn
+                            selector.register(conn, selectors.EVENT_WRITE, address)
+                    else:
+                        address = key.data
+                        if self._flush(address, conns[address]):
+                            selector.unregister(conns[address])
+                            conns.pop(address).close()
+        finally:
+            for conn in conns.values():
+                conn.close()
+            selector.close()
+
+    def _flush(self, address: bytes, conn: socket.socket) -> bool:
+        """Send what fits; ``True`` once the queue is gone (sent or dead)."""
+        while True:
+            with self._lock:
+                queue = self._queues.get(address)
+                if not queue:
+                    self._queues.pop(address, None)
+                    self._drained.notify_all()
+                    return True
+                frame = queue[0]  # stays queued until sent: later sends queue behind
+            try:
+                send_frame(conn, None, frame)
+            except BlockingIOError:
+                return False
+            except OSError:
+                with self._lock:
+                    self._queues.pop(address, None)
+                    self._drained.notify_all()
+                return True
+            with self._lock:
+                queue.popleft()
+
+
+class Watcher:
+    """Pidfds of the nodes we have links or monitors with."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self._lock = threading.Lock()
+        self._by_fd: dict[int, NodeKey] = {}
+        self._by_node: dict[NodeKey, int] = {}
+        self._down: set[NodeKey] = set()
+        self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._stopping = False
+
+    def watch(self, key: NodeKey) -> None:
+        """Make sure ``nodedown`` reaches the monitor thread when ``key`` dies
+        (at once if it is dead already)."""
+        with self._lock:
+            if key in self._by_node or self._stopping:
+                return
+            if key in self._down:
+                self._node.monitor.request("nodedown", key)
+                return
+        try:
+            fd = os.pidfd_open(key[0])
+        except OSError:
+            fd = -1
+        # The pid may have been reused: the node's socket tells it is ours.
+        if fd >= 0 and not node_alive(key):
+            os.close(fd)
+            fd = -1
+        with self._lock:
+            if fd < 0:
+                self._down.add(key)
+            else:
+                self._by_fd[fd] = key
+                self._by_node[key] = fd
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="ta-watcher", daemon=True
+                    )
+                    self._thread.start()
+        if fd < 0:
+            self._node.monitor.request("nodedown", key)
+        else:
+            try:
+                self._wake_w.send(b"w")
+            except BlockingIOError:
+                pass
+
+    def is_down(self, key: NodeKey) -> bool:
+        return key in self._down
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            thread = self._thread
+        if thread is not None:
+            try:
+                self._wake_w.send(b"s")
+            except BlockingIOError:
+                pass
+            thread.join()
+        with self._lock:
+            for fd in self._by_fd:
+                os.close(fd)
+            self._by_fd.clear()
+            self._by_node.clear()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def _run(self) -> None:
+        poller = select.poll()
+        registered: set[int] = set()
+        poller.register(self._wake_r, select.POLLIN)
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                for fd in self._by_fd.keys() - registered:
+                    poller.register(fd, select.POLLIN)
+                    registered.add(fd)
+            for fd, _ in poller.poll():
+                if fd == self._wake_r.fileno():
+                    try:
+                        while self._wake_r.recv(4096):
+                            pass
+                    except BlockingIOError:
+                        pass
+                    continue
+                poller.unregister(fd)
+                registered.discard(fd)
+                with self._lock:
+                    key = self._by_fd.pop(fd, None)
+                    if key is not None:
+                        del self._by_node[key]
+                        self._down.add(key)
+                    os.close(fd)
+                if key is not None:
+                    logger.info("node_down", os_pid=key[0])
+                    self._node.monitor.request("nodedown", key)
