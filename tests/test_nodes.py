@@ -165,3 +165,24 @@ def test_eight_processes_blast_one_receiver_in_a_third(here: str) -> None:
     finally:
         for proc in procs:
             assert proc.wait(timeout=60) == 0
+
+
+def test_ps_lists_two_live_nodes_with_their_registered_actors(
+    child: h.ChildNode, here: str
+) -> None:
+    ta.spawn_opt(h.echo, name="parent_echo")
+    out = subprocess.run(
+        [sys.executable, "-m", "threadactors", "ps"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=h.ROOT,
+    ).stdout
+    lines = out.splitlines()
+    assert lines[0].split() == ["node", "pid", "name", "status", "mailbox", "function"]
+    mine = [line for line in lines if line.startswith(here + " ")]
+    theirs = [line for line in lines if line.startswith(child.name + " ")]
+    assert any(" parent_echo " in line and "node_helpers.echo" in line for line in mine), out
+    assert any(" echo " in line and "waiting" in line for line in theirs), out
+    assert any(" counter " in line for line in theirs), out

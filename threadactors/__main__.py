@@ -1,4 +1,5 @@
-"""``python -m threadactors demo|bench|soak``: the seed demo, the benchmarks, the soak."""
+"""``python -m threadactors demo|bench|soak|ps``: the seed demo, the benchmarks,
+the soak, the nodes of this user."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sys
 import structlog
 
 import threadactors as ta
+
+from . import _ps
 
 _MESSAGES = ["a0", "a1", "a2", "b0", "b1", "b2"]
 
@@ -44,9 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="run the seed demo (selective receive)")
     sub.add_parser("bench", help="run the benchmarks (from the repository root)", add_help=False)
     sub.add_parser("soak", help="run the soak test (from the repository root)", add_help=False)
+    sub.add_parser("ps", help="list this user's named nodes and their actors", add_help=False)
     args, rest = parser.parse_known_args(argv)
     if args.command == "demo":
         return _demo()
+    if args.command == "ps":
+        return _ps.main(rest)
     try:
         # Not part of the package: they live in the repository's benchmarks/.
         module = importlib.import_module(f"benchmarks.{args.command}")
