@@ -79,7 +79,15 @@ def check_overload(out: str) -> None:
     assert "an unbounded consumer holds 101 messages" in out
 
 
+def check_two_nodes(out: str) -> None:
+    assert "worker a in process" in out and "7^2 = 49" in out
+    assert "worker a went down: 'noconnection'" in out
+    assert "restarted worker a in process" in out and "9^2 = 81" in out
+    assert out.rstrip().endswith("done")
+
+
 CHECKS = {
+    "two_nodes.py": ((), check_two_nodes),
     "overload.py": ((), check_overload),
     "placement.py": (("500",), check_placement),
     "bank.py": ((), check_bank),

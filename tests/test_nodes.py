@@ -186,3 +186,12 @@ def test_ps_lists_two_live_nodes_with_their_registered_actors(
     assert any(" parent_echo " in line and "node_helpers.echo" in line for line in mine), out
     assert any(" echo " in line and "waiting" in line for line in theirs), out
     assert any(" counter " in line for line in theirs), out
+
+
+def test_exit_signals_to_another_node(child: h.ChildNode) -> None:
+    for reason, expected in (("bye", "bye"), ("kill", "killed")):
+        pid = ta.spawn_on(child.name, h.echo)
+        ref = ta.monitor(pid)
+        ta.exit(pid, "normal")  # ignored: it does not trap exits
+        ta.exit(pid, reason)
+        assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, pid, expected)

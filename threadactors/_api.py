@@ -10,7 +10,7 @@ from . import _affinity, _remote, _wire
 from ._errors import NOPROC, Exit, NoProc, SpawnError, Timeout
 from ._mailbox import deliver as _deliver
 from ._monitor import SPAWNED
-from ._node import caller_node, current_actor, enter, existing_node, leave, shutdown_node
+from ._node import caller_node, current_actor, enter, existing_node, leave, portable, shutdown_node
 from ._patterns import ANY, compile_receive
 from ._pid import Pid, Ref
 from ._receive import NO_DEFAULT, _TimedOut, check_timeout, purge_timer, receive_in
@@ -202,9 +202,18 @@ def exit(*args: Any) -> None:  # noqa: A001 - Erlang's name, by design
         raise TypeError(f"exit(pid, reason) takes a Pid, not {type(pid).__name__}")
     actor = enter()
     try:
-        target = actor.node.actors.get(pid)
+        node = actor.node
+        target = node.actors.get(pid)
         if target is not None:
-            actor.node.exit_signal(actor, target, reason)
+            node.exit_signal(actor, target, reason)
+        elif node.is_remote(pid):
+            # Applied by the monitor thread of the target's node. After the
+            # sender's earlier messages? Only those through the same path:
+            # across nodes an exit signal is not ordered with messages.
+            frame = _wire.encode_control(("rsignal", pid, actor.pid, portable(reason)))
+            node.send_remote(
+                actor.mailbox.sock, _remote.monitor_address(_remote.node_of(pid)), frame
+            )
     finally:
         leave(actor)
 

@@ -23,7 +23,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _affinity, _wire
-from ._errors import NOCONNECTION, NOPROC, NORMAL, SpawnError
+from ._errors import KILL, NOCONNECTION, NOPROC, NORMAL, SpawnError
 from ._log import logger
 from ._mailbox import Mailbox, deliver
 from ._pid import Pid, Ref
@@ -293,6 +293,25 @@ class Monitor:
             return
         self.node_watchers.setdefault(key, set()).add((watcher, name))
         self._node.watcher.watch(key)
+
+    def _on_rsignal(self, target: Pid, sender: Pid, reason: Any) -> None:
+        """``exit(target, reason)`` called on another node (SPEC §4 table)."""
+        node = self._node
+        actor = node.actors.get(target)
+        if actor is None:
+            return
+        if reason == KILL:
+            node.kill(actor)
+            return
+        with actor.exc_lock:
+            if node.exiting(actor):
+                return
+            if actor.trap_exit:
+                self._send(actor, ExitSignal(sender, reason))
+                return
+            if reason == NORMAL:
+                return
+        node.signal_exit(actor, reason)
 
     def _on_rsend(self, name: str, frame: bytes) -> None:
         """A message for a name registered here, from another node."""
