@@ -20,7 +20,7 @@ from typing import Any
 
 import threadactors as ta
 
-from . import floors, pykka_figs
+from . import floors, pykka_figs, remote
 
 SIZES = {
     "full": {
@@ -382,6 +382,25 @@ def measure(size: str) -> list[dict[str, Any]]:
         "lower",
     )
     ta.shutdown()
+    remote_pp, remote_one_way = remote.ta_figures(n["pp"] // 4, n["oneway"] // 4)
+    row(
+        "cross-process ping-pong",
+        "µs",
+        remote_pp,
+        "raw, two processes",
+        remote.raw_ping_pong(n["pp"] // 4),
+        "lower",
+        note=f"in-process: {rows[0]['threadactors']:,.1f} µs",
+    )
+    row(
+        "cross-process one-way",
+        "msg/s",
+        remote_one_way,
+        "raw, two processes",
+        remote.raw_one_way(n["oneway"] // 4),
+        "higher",
+        note=f"in-process: {rows[1]['threadactors']:,.0f} msg/s",
+    )
     return rows
 
 
