@@ -21,6 +21,8 @@ FIGURES = [
     "MiB message",
     "call p50, one actor spinning",
     "call p99, one actor spinning",
+    "cross-process ping-pong",
+    "cross-process one-way",
 ]
 
 
