@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -23,10 +24,12 @@ def open_fds() -> set[int]:
 
 
 def node_sockets() -> list[bytes]:
-    """Abstract socket names of this OS process's nodes in /proc/net/unix."""
+    """Abstract socket names of this OS process's nodes in /proc/net/unix
+    (actor sockets, and the directory entry of a named node)."""
     mark = b"@ta-%d-" % os.getpid()
+    entry = re.compile(rb"@ta-dir-\d+-\S+-%d-[0-9a-f]+\s*$" % os.getpid())
     with open("/proc/net/unix", "rb") as f:
-        return [line for line in f if mark in line]
+        return [line for line in f if mark in line or entry.search(line)]
 
 
 @pytest.fixture(autouse=True)
