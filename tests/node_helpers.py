@@ -41,6 +41,13 @@ def remote_whereis(node: str, name: str) -> ta.Pid:
     return pid
 
 
+def burst(count: int) -> None:
+    """Send ``count`` numbers to the pid that comes first, then end."""
+    to = ta.receive(ta.Pid)
+    for i in range(count):
+        ta.send(to, i)
+
+
 def blaster(to: ta.Pid, index: int, count: int) -> None:
     for i in range(count):
         ta.send(to, (index, i))
@@ -62,7 +69,17 @@ structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.
 import threadactors as ta
 from tests import node_helpers as h
 
+class AppError(Exception):
+    pass  # known in this process only (its __main__)
+
+
+def crasher():
+    ta.receive("crash")
+    raise AppError("only the child knows this class")
+
+
 ta.start(sys.argv[1])
+ta.spawn_opt(crasher, name="crasher")
 ta.spawn_opt(h.echo, name="echo")
 ta.spawn_opt(h.directory, name="directory")
 h.Counter.start(name="counter")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Iterator
 
 import pytest
@@ -195,3 +196,50 @@ def test_exit_signals_to_another_node(child: h.ChildNode) -> None:
         ta.exit(pid, "normal")  # ignored: it does not trap exits
         ta.exit(pid, reason)
         assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, pid, expected)
+
+
+def test_messages_sent_before_an_end_arrive_before_its_down(child: h.ChildNode) -> None:
+    # 2,000 messages into our socket (11 datagrams of room): most wait in
+    # the other node's outbox when the sender ends; its Down comes after.
+    pid = ta.spawn_on(child.name, h.burst, 2_000)
+    ref = ta.monitor(pid)
+    ta.send(pid, ta.self())
+    got = [ta.receive(timeout=30) for _ in range(2_001)]
+    assert got[:2_000] == list(range(2_000))
+    assert got[2_000] == ta.Down(ref, pid, "normal")
+
+
+def test_a_reason_whose_class_is_unknown_here_arrives_as_unpicklable(
+    child: h.ChildNode,
+) -> None:
+    ta.trap_exit(True)
+    crasher = h.remote_whereis(child.name, "crasher")
+    ta.link(crasher)
+    ref = ta.monitor(crasher)
+    ta.send(crasher, "crash")
+    down = ta.receive(ta.Down, timeout=10)
+    assert down.ref == ref and isinstance(down.reason, ta.UnpicklableError)
+    assert "only the child knows this class" in str(down.reason)
+    signal = ta.receive(ta.ExitSignal, timeout=10)
+    assert signal.pid == crasher and isinstance(signal.reason, ta.UnpicklableError)
+
+
+def test_spawn_on_with_arguments_the_other_node_cannot_load(child: h.ChildNode) -> None:
+    module = types.ModuleType("ta_known_only_here")
+    sys.modules[module.__name__] = module
+    try:
+        cls = type("Config", (), {"__module__": module.__name__})
+        module.Config = cls  # type: ignore[attr-defined]
+        with pytest.raises(ta.SpawnError, match="ta_known_only_here"):
+            ta.spawn_on(child.name, h.echo, cls())
+    finally:
+        del sys.modules[module.__name__]
+
+
+def test_spawn_on_leaves_other_downs_alone(child: h.ChildNode) -> None:
+    pid, ref = ta.spawn_monitor(int)
+    assert ta.receive(ta.Down, timeout=10).ref == ref  # (known to be waiting next)
+    ta.send(ta.self(), ta.Down(ref, pid, "unrelated"))
+    remote = ta.spawn_on(child.name, h.echo)
+    assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, pid, "unrelated")
+    ta.send(remote, "stop")

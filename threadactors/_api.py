@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NoReturn, overload
 
 from . import _affinity, _remote, _wire
-from ._errors import NOPROC, Exit, NoProc, SpawnError, Timeout
+from ._errors import NOPROC, ActorError, Exit, NoProc, SpawnError, Timeout
 from ._mailbox import deliver as _deliver
 from ._monitor import SPAWNED
 from ._node import caller_node, current_actor, enter, existing_node, leave, portable, shutdown_node
@@ -138,7 +138,7 @@ def send(dest: Pid | str | tuple[str, str], msg: Any) -> None:
             if target.mailbox.limit:
                 node.check_mailbox(target)
         elif pid._key[0] != node.os_pid:
-            node.send_remote(actor.mailbox.sock, pid.address, frame)
+            node.send_remote(actor.mailbox, pid, frame)
         # else dead: dropped, as in Erlang
     finally:
         leave(actor)
@@ -156,7 +156,7 @@ def _send_named_remote(actor: Any, dest: tuple[Any, ...], msg: Any) -> None:
     if key is None:
         return  # no such node: dropped, as Erlang drops it
     frame = _wire.encode_control(("rsend", name, _encode(msg)))
-    node.send_remote(actor.mailbox.sock, _remote.monitor_address(key), frame)
+    node.send_remote(actor.mailbox, _remote.node_pid(key), frame)
 
 
 def receive(*patterns: Any, timeout: float | None = None, default: Any = NO_DEFAULT) -> Any:
@@ -207,13 +207,9 @@ def exit(*args: Any) -> None:  # noqa: A001 - Erlang's name, by design
         if target is not None:
             node.exit_signal(actor, target, reason)
         elif node.is_remote(pid):
-            # Applied by the monitor thread of the target's node. After the
-            # sender's earlier messages? Only those through the same path:
-            # across nodes an exit signal is not ordered with messages.
-            frame = _wire.encode_control(("rsignal", pid, actor.pid, portable(reason)))
-            node.send_remote(
-                actor.mailbox.sock, _remote.monitor_address(_remote.node_of(pid)), frame
-            )
+            # Through our monitor thread, as links and monitors go: it stays
+            # behind a monitor or link this actor asked for before.
+            node.monitor.request("signal_out", pid, actor.pid, _wire.wrap(portable(reason)))
     finally:
         leave(actor)
 
@@ -243,7 +239,9 @@ def link(pid: Pid) -> None:
         if pid == actor.pid:
             return
         node = actor.node
-        if pid not in node.actors and not node.is_remote(pid):
+        if node.is_remote(pid):
+            _need_name(node, "link")
+        elif pid not in node.actors:
             if not actor.trap_exit:
                 raise NoProc(f"{pid!r} is not alive")
             node.deliver(actor, actor.pid, _encode(ExitSignal(pid, NOPROC)))
@@ -280,6 +278,8 @@ def monitor(pid: Pid) -> Ref:
     actor = enter()
     try:
         node = actor.node
+        if node.is_remote(pid):
+            _need_name(node, "monitor")
         ref = node.make_ref()
         with actor.exc_lock:
             actor.monitors[ref] = pid
@@ -471,6 +471,15 @@ def set_affinity(cpus: Iterable[int] | None) -> None:
         _affinity.move(node.native_ids(), mask)
 
 
+def _need_name(node: Any, what: str) -> None:
+    if node.name is None:
+        # The other node's answers would be dropped here: refuse now rather
+        # than wait forever.
+        raise ActorError(
+            f"{what} with another node needs this node to be named: ta.start(name) first"
+        )
+
+
 def start(name: str) -> None:
     """Name this node (starting it if needed) so that processes of the same
     user may reach its actors; ``NameTaken`` if a node of that name runs on
@@ -496,6 +505,7 @@ def monitor_node(name: str) -> None:
         raise TypeError(f"a node name is a str, not {type(name).__name__}")
     actor = enter()
     try:
+        _need_name(actor.node, "monitor_node")
         key = _remote.list_nodes().get(name)
         if key is None:
             actor.node.deliver(actor, actor.pid, _encode(NodeDown(name)))
@@ -520,9 +530,11 @@ def spawn_on(node_name: str, fn: Callable[..., Any], /, *args: Any, **kwargs: An
     me = caller_node()
     if node_name == me.name:
         return spawn(fn, *args, **kwargs)
+    _need_name(me, "spawn_on")
     key = _remote.list_nodes().get(node_name)
     if key is None:
         raise SpawnError(f"no node named {node_name!r} is up")
+    sealed = _wire.wrap((args, kwargs))  # unpicklable arguments fail here
     actor = enter()
     try:
         node = actor.node
@@ -534,15 +546,15 @@ def spawn_on(node_name: str, fn: Callable[..., Any], /, *args: Any, **kwargs: An
         with actor.exc_lock:
             actor.monitors[watch] = monitor_pid
         node.monitor.request("monitor", actor.pid, monitor_pid, watch)
-        frame = _wire.encode_control(("rspawn", actor.pid, ref, module, qualname, args, kwargs))
-        node.send_remote(actor.mailbox.sock, _remote.monitor_address(key), frame)
+        frame = _wire.encode_control(("rspawn", actor.pid, ref, module, qualname, sealed))
+        node.send_remote(actor.mailbox, _remote.node_pid(key), frame)
     finally:
         leave(actor)
-    got = receive((SPAWNED, ref, ANY), Down, timeout=None)
-    demonitor(watch, flush=True)
+    try:
+        got = receive((SPAWNED, ref, ANY), lambda m: m.__class__ is Down and m.ref == watch)
+    finally:
+        demonitor(watch, flush=True)
     if isinstance(got, Down):
-        if got.ref != watch:
-            raise AssertionError("unreachable")  # pragma: no cover
         raise SpawnError(f"node {node_name!r} went down ({got.reason})")
     answer = got[2]
     if isinstance(answer, SpawnError):

@@ -23,7 +23,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _affinity, _wire
-from ._errors import KILL, NOCONNECTION, NOPROC, NORMAL, SpawnError
+from ._errors import KILL, NOCONNECTION, NOPROC, NORMAL, SpawnError, UnpicklableError
 from ._log import logger
 from ._mailbox import Mailbox, deliver
 from ._pid import Pid, Ref
@@ -50,6 +50,7 @@ class Monitor:
         # node fires only when this node goes down.
         self.mailbox_pid = Pid._make(node.os_pid, node.nonce, 0)
         self.mailbox = Mailbox(self.mailbox_pid, node.untrusted)
+        self.stopped = False
         self.links: dict[Pid, set[Pid]] = {}
         self.by_target: dict[Pid, dict[Ref, Pid]] = {}  # target -> ref -> watcher
         self.by_watcher: dict[Pid, dict[Ref, Pid]] = {}  # watcher -> ref -> target
@@ -64,12 +65,15 @@ class Monitor:
     # -- requests (any thread) -------------------------------------------
 
     def request(self, *op: Any) -> None:
-        """Queue a control request; never blocks."""
+        """Queue a control request; never blocks (dropped once stopped)."""
         node = self._node
+        if self.stopped:
+            return
         deliver(node.waker, self.mailbox, _wire.encode_control(op), node.wake)
 
     def stop(self) -> None:
         self.request("stop")
+        self.stopped = True
         if self._thread is not threading.current_thread():
             self._thread.join()
         self.mailbox.close()
@@ -200,7 +204,7 @@ class Monitor:
                 if not peers:
                     del self.links[peer]
             if self._remote(peer):
-                self._to_node(peer, ("rexit", peer, pid, reason))
+                self._to_node(peer, ("rexit", peer, pid, _wire.wrap(reason)))
             else:
                 self._link_signal(peer, pid, reason)
         for ref, watcher in self.by_target.pop(pid, {}).items():
@@ -210,7 +214,7 @@ class Monitor:
                 if not watching:
                     del self.by_watcher[watcher]
             if self._remote(watcher):
-                self._to_node(watcher, ("rdown", watcher, ref, pid, reason))
+                self._to_node(watcher, ("rdown", watcher, ref, pid, _wire.wrap(reason)))
             else:
                 self._down(watcher, ref, pid, reason)
         for ref, target in self.by_watcher.pop(pid, {}).items():
@@ -228,7 +232,10 @@ class Monitor:
         """``a`` (of another node) linked to ``b`` (ours)."""
         target = self._actor(b)
         if target is None:
-            self._to_node(a, ("rexit", a, b, self._recent.get(b, NOPROC)))
+            # Its real reason if it ended recently: the request may have
+            # crossed a message that ended it (requests and messages travel
+            # by different sockets); noproc if it is long gone.
+            self._to_node(a, ("rexit", a, b, _wire.wrap(self._recent.get(b, NOPROC))))
             return
         with target.exc_lock:
             if not target.dead:
@@ -240,15 +247,16 @@ class Monitor:
     def _on_rmonitor(self, watcher: Pid, target: Pid, ref: Ref) -> None:
         """``watcher`` (of another node) monitors ``target`` (ours)."""
         if target != self.mailbox_pid and self._actor(target) is None:
-            reason = self._recent.get(target, NOPROC)
-            self._to_node(watcher, ("rdown", watcher, ref, target, reason))
+            reason = self._recent.get(target, NOPROC)  # (as in _on_rlink)
+            self._to_node(watcher, ("rdown", watcher, ref, target, _wire.wrap(reason)))
             return
         self.by_target.setdefault(target, {})[ref] = watcher
         self.by_watcher.setdefault(watcher, {})[ref] = target
         self._watch(watcher)
 
-    def _on_rexit(self, to: Pid, sender: Pid, reason: Any) -> None:
+    def _on_rexit(self, to: Pid, sender: Pid, sealed: Any) -> None:
         """The link ``to`` (ours) - ``sender`` (another node's) fired."""
+        reason = _wire.unwrap(sealed)
         for x, y in ((to, sender), (sender, to)):
             peers = self.links.get(x)
             if peers is not None:
@@ -257,7 +265,8 @@ class Monitor:
                     del self.links[x]
         self._link_signal(to, sender, reason)
 
-    def _on_rdown(self, watcher: Pid, ref: Ref, target: Pid, reason: Any) -> None:
+    def _on_rdown(self, watcher: Pid, ref: Ref, target: Pid, sealed: Any) -> None:
+        reason = _wire.unwrap(sealed)
         self._forget_monitor(watcher, ref)
         self._down(watcher, ref, target, reason)
 
@@ -294,8 +303,12 @@ class Monitor:
         self.node_watchers.setdefault(key, set()).add((watcher, name))
         self._node.watcher.watch(key)
 
-    def _on_rsignal(self, target: Pid, sender: Pid, reason: Any) -> None:
+    def _on_signal_out(self, target: Pid, sender: Pid, sealed: Any) -> None:
+        self._to_node(target, ("rsignal", target, sender, sealed))
+
+    def _on_rsignal(self, target: Pid, sender: Pid, sealed: Any) -> None:
         """``exit(target, reason)`` called on another node (SPEC §4 table)."""
+        reason = _wire.unwrap(sealed)
         node = self._node
         actor = node.actors.get(target)
         if actor is None:
@@ -321,11 +334,13 @@ class Monitor:
         if actor is not None:
             deliver(self.mailbox.sock, actor.mailbox, frame, node.wake)
 
-    def _on_rspawn(  # noqa: PLR0917 - a control request's fields
-        self, reply_to: Pid, ref: Ref, module: str, qualname: str, args: Any, kwargs: Any
-    ) -> None:
+    def _on_rspawn(self, reply_to: Pid, ref: Ref, module: str, qualname: str, sealed: Any) -> None:
         node = self._node
         try:
+            unsealed = _wire.unwrap(sealed)
+            if isinstance(unsealed, UnpicklableError):
+                raise unsealed  # its class is not known here
+            args, kwargs = unsealed
             fn: Any = importlib.import_module(module)
             for part in qualname.split("."):
                 fn = getattr(fn, part)
@@ -365,7 +380,7 @@ class Monitor:
             frame = _wire.encode_control(op)
         if address is None:
             address = monitor_address((pid._key[0], pid._key[1]))
-        self._node.send_remote(self.mailbox.sock, address, frame)
+        self._node.send_remote(None, pid, frame, address)
 
     def _watch(self, pid: Pid) -> None:
         self._node.watcher.watch((pid._key[0], pid._key[1]))

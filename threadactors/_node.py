@@ -225,9 +225,15 @@ class Node:
                     watcher = self._watcher = Watcher(self)
         return watcher
 
-    def send_remote(self, sock: socket.socket, address: bytes, frame: bytes) -> None:
-        """A frame for another process; never blocks (the outbox waits)."""
-        self.outbox.send(sock, address, frame)
+    def send_remote(
+        self, sender: Mailbox | None, dest: Pid, frame: bytes, address: bytes | None = None
+    ) -> None:
+        """A frame for ``dest`` (or ``address``) on another node, from the
+        actor of ``sender`` (``None``: from the monitor thread); never blocks."""
+        sock = self.monitor.mailbox.sock if sender is None else sender.sock
+        gone = None if sender is None else (lambda: sender.closed)
+        key = (dest._key[0], dest._key[1])
+        self.outbox.send(sock, key, dest.address if address is None else address, frame, gone)
 
     # -- actors ----------------------------------------------------------
 
@@ -568,9 +574,10 @@ class Node:
             actor.mailbox.close()
             actor.mailbox.close_save_queue()
         self.timers.stop()
+        self.monitor.stop()
+        # After the monitor thread, the only one that starts watching nodes.
         if self._watcher is not None:
             self._watcher.stop()
-        self.monitor.stop()
         if self._outbox is not None:
             self._outbox.stop(max(0.5, deadline - time.monotonic()))
         for sock in self._name_socks:

@@ -28,7 +28,7 @@ def collect(timeout: float) -> dict[str, list[dict[str, Any]] | None]:
         ref = node.make_ref()
         asked[ref] = name
         frame = _wire.encode_control(("ps", actor.pid, ref))
-        node.send_remote(actor.mailbox.sock, _remote.monitor_address(key), frame)
+        node.send_remote(actor.mailbox, _remote.node_pid(key), frame)
     answers: dict[str, list[dict[str, Any]] | None] = dict.fromkeys(asked.values())
     deadline = time.monotonic() + timeout
     while any(v is None for v in answers.values()):

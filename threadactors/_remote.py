@@ -29,17 +29,27 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from ._errors import NameTaken
 from ._log import logger
-from ._mailbox import DEAD_ERRORS, send_frame
+from ._mailbox import send_frame
 from ._pid import Pid, node_prefix
 
 if TYPE_CHECKING:
     from ._node import Node
 
-__all__ = ["NAME_RE", "Outbox", "Watcher", "bind_name", "list_nodes", "monitor_address"]
+__all__ = [
+    "NAME_RE",
+    "Outbox",
+    "Watcher",
+    "bind_name",
+    "list_nodes",
+    "monitor_address",
+    "node_of",
+    "node_pid",
+]
 
 NAME_RE: Final = re.compile(r"[A-Za-z0-9_.@+-]{1,64}\Z")
 NodeKey = tuple[int, str]  # (os pid, nonce)
@@ -106,40 +116,61 @@ def node_of(pid: Pid) -> NodeKey:
     return pid._key[0], pid._key[1]
 
 
+def node_pid(key: NodeKey) -> Pid:
+    """The pid that stands for node ``key``: its monitor thread's."""
+    return Pid._make(key[0], key[1], 0)
+
+
 class Outbox:
-    """Frames for other processes' full sockets, sent in order when there
-    is room. Senders never block; one thread does the waiting."""
+    """Frames for other processes that found no room, sent in order.
+
+    One FIFO per destination node, as Erlang keeps one connection per pair
+    of nodes: while a node's queue is not empty, every frame for any of its
+    addresses (actors and monitor thread) joins it, so a message queued
+    before an actor's end is delivered before that end's signals, which
+    follow it to the same node. Senders never block; one thread waits for
+    room (``POLLOUT`` on a socket connected to the head frame's address).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._drained = threading.Condition(self._lock)
-        self._queues: dict[bytes, collections.deque[bytes]] = {}
+        self._queues: dict[NodeKey, collections.deque[tuple[bytes, bytes]]] = {}
         self._thread: threading.Thread | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._stopping = False
 
-    def send(self, sock: socket.socket, address: bytes, frame: bytes) -> None:
-        """Send ``frame`` to ``address`` (another process) from ``sock``."""
-        if address not in self._queues:
+    def send(
+        self,
+        sock: socket.socket,
+        key: NodeKey,
+        address: bytes,
+        frame: bytes,
+        sender_gone: Callable[[], bool] | None = None,
+    ) -> None:
+        """Send ``frame`` to ``address`` (of node ``key``) from ``sock``.
+
+        ``sender_gone``: a frame that must queue is dropped if the sending
+        actor has ended meanwhile (its end is on its way: nothing after it).
+        """
+        if key not in self._queues:
             try:
                 send_frame(sock, address, frame)
                 return
             except BlockingIOError:
                 pass
-            except DEAD_ERRORS:
-                return  # that node or actor is gone: dropped
             except OSError:
-                return
+                return  # that actor or node is gone: dropped, as Erlang drops it
         with self._lock:
-            if self._stopping:
+            if self._stopping or (sender_gone is not None and sender_gone()):
                 return
-            queue = self._queues.get(address)
+            queue = self._queues.get(key)
             new = queue is None
             if queue is None:
-                queue = self._queues[address] = collections.deque()
-            queue.append(frame)
+                queue = self._queues[key] = collections.deque()
+            queue.append((address, frame))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="ta-outbox", daemon=True)
                 self._thread.start()
@@ -176,11 +207,13 @@ class Outbox:
     def _run(self) -> None:
         selector = selectors.DefaultSelector()
         selector.register(self._wake_r, selectors.EVENT_READ)
-        conns: dict[bytes, socket.socket] = {}
+        conns: dict[NodeKey, dict[bytes, socket.socket]] = {}
+        waiting: set[NodeKey] = set()  # nodes whose head frame waits for room
         try:
             while True:
-                for key, _ in selector.select():
-                    if key.fileobj is self._wake_r:
+                ready: list[NodeKey] = []
+                for event, _ in selector.select():
+                    if event.fileobj is self._wake_r:
                         try:
                             while self._wake_r.recv(4096):
                                 pass
@@ -189,49 +222,59 @@ class Outbox:
                         if self._stopping:
                             return
                         with self._lock:
-                            fresh = [a for a in self._queues if a not in conns]
-                        for address in fresh:
-                            conn = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-                            conn.setblocking(False)
-                            try:
-                                conn.connect(address)
-                            except OSError:
-                                conn.close()
-                                with self._lock:
-                                    self._queues.pop(address, None)
-                                    self._drained.notify_all()
-                                continue
-                            conns[address] = conn
-                            selector.register(conn, selectors.EVENT_WRITE, address)
+                            ready.extend(k for k in self._queues if k not in waiting)
                     else:
-                        address = key.data
-                        if self._flush(address, conns[address]):
-                            selector.unregister(conns[address])
-                            conns.pop(address).close()
+                        selector.unregister(event.fileobj)
+                        waiting.discard(event.data)
+                        ready.append(event.data)
+                for key in dict.fromkeys(ready):
+                    if key not in waiting:
+                        self._pump(key, conns, selector, waiting)
         finally:
-            for conn in conns.values():
-                conn.close()
+            for by_address in conns.values():
+                for conn in by_address.values():
+                    conn.close()
             selector.close()
 
-    def _flush(self, address: bytes, conn: socket.socket) -> bool:
-        """Send what fits; ``True`` once the queue is gone (sent or dead)."""
+    def _pump(
+        self,
+        key: NodeKey,
+        conns: dict[NodeKey, dict[bytes, socket.socket]],
+        selector: selectors.BaseSelector,
+        waiting: set[NodeKey],
+    ) -> None:
+        """Send node ``key``'s queue in order until one does not fit."""
+        by_address = conns.setdefault(key, {})
         while True:
             with self._lock:
-                queue = self._queues.get(address)
+                queue = self._queues.get(key)
                 if not queue:
-                    self._queues.pop(address, None)
+                    self._queues.pop(key, None)
                     self._drained.notify_all()
-                    return True
-                frame = queue[0]  # stays queued until sent: later sends queue behind
+                    for conn in by_address.values():
+                        conn.close()
+                    conns.pop(key, None)
+                    return
+                address, frame = queue[0]  # stays queued until sent
+            out = by_address.get(address)
             try:
-                send_frame(conn, None, frame)
+                if out is None:
+                    out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                    out.setblocking(False)
+                    try:
+                        out.connect(address)
+                    except OSError:
+                        out.close()
+                        raise
+                    by_address[address] = out
+                send_frame(out, None, frame)
             except BlockingIOError:
-                return False
+                assert out is not None
+                selector.register(out, selectors.EVENT_WRITE, key)
+                waiting.add(key)
+                return
             except OSError:
-                with self._lock:
-                    self._queues.pop(address, None)
-                    self._drained.notify_all()
-                return True
+                pass  # that actor is gone: its frame is dropped
             with self._lock:
                 queue.popleft()
 

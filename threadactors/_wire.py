@@ -23,6 +23,8 @@ import socket
 import struct
 from typing import Any, Final
 
+from ._errors import UnpicklableError
+
 __all__ = [
     "ANCBUF",
     "FRAME_BYTES",
@@ -35,6 +37,8 @@ __all__ = [
     "decode_user",
     "encode",
     "parse_ancillary",
+    "unwrap",
+    "wrap",
     "read_memfd",
     "write_memfd",
 ]
@@ -81,6 +85,21 @@ def encode_timer(timer_id: int, frame: bytes) -> bytes:
 
 def timer_id(frame: bytes) -> int:
     return int(_TIMER_ID.unpack_from(frame, 1)[0])
+
+
+def wrap(value: Any) -> tuple[bytes, str]:
+    """``value`` sealed for another node: its pickle and its repr. A control
+    frame stays decodable there even if ``value``'s class is not."""
+    return _dumps(value, 5), repr(value)
+
+
+def unwrap(sealed: tuple[bytes, str]) -> Any:
+    """The value of ``wrap``, or ``UnpicklableError(repr)`` if it does not
+    unpickle here."""
+    try:
+        return _loads(sealed[0])
+    except Exception:
+        return UnpicklableError(sealed[1])
 
 
 def encode_control(control: Any) -> bytes:
