@@ -84,7 +84,10 @@ ta.spawn_opt(h.echo, name="echo")
 ta.spawn_opt(h.directory, name="directory")
 h.Counter.start(name="counter")
 print("ready", flush=True)
-sys.stdin.read()  # until the test closes our stdin (or kills us)
+for line in sys.stdin:  # until the test closes our stdin (or kills us)
+    if line == "shutdown\n":
+        ta.shutdown()  # the node stops; the process goes on
+        print("node stopped", flush=True)
 ta.shutdown()
 """
 
@@ -114,6 +117,13 @@ class ChildNode:
             self.proc.stdin.close()
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+
+    def stop_node(self) -> None:
+        """``ta.shutdown()`` there, the process staying alive."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("shutdown\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline() == "node stopped\n"
 
     def kill(self) -> None:
         self.proc.kill()

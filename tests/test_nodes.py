@@ -243,3 +243,50 @@ def test_spawn_on_leaves_other_downs_alone(child: h.ChildNode) -> None:
     remote = ta.spawn_on(child.name, h.echo)
     assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, pid, "unrelated")
     ta.send(remote, "stop")
+
+
+def _requests_processed_there(child: h.ChildNode) -> None:
+    """Our monitor thread's earlier requests to ``child`` have been handled
+    there: a link to an ended actor goes the same way and answers back."""
+    trapping = ta.trap_exit(True)
+    gone = ta.spawn_on(child.name, int)
+    ref = ta.monitor(gone)
+    assert ta.receive(ta.Down, timeout=10).ref == ref
+    ta.link(gone)
+    assert ta.receive(ta.ExitSignal, timeout=10).pid == gone
+    ta.trap_exit(trapping)
+
+
+def test_a_node_that_stops_while_its_process_lives_is_down_for_others(
+    child: h.ChildNode,
+) -> None:
+    echo = h.remote_whereis(child.name, "echo")
+    ref = ta.monitor(echo)
+    ta.monitor_node(child.name)
+    _requests_processed_there(child)
+    child.stop_node()
+    assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, echo, "shutdown")
+    assert ta.receive(ta.NodeDown, timeout=10) == ta.NodeDown(child.name)
+    assert child.proc.poll() is None  # the process is still there
+    assert child.name not in ta.nodes()
+
+
+def test_an_unnamed_node_refuses_what_needs_answers_from_other_nodes() -> None:
+    other = h.ChildNode(h.unique("test-lonely-peer"))
+    try:
+        from threadactors._pid import _pid_from_key
+        from threadactors._remote import list_nodes
+
+        key = list_nodes()[other.name]
+        remote = _pid_from_key(key[0], key[1], 2)
+        for attempt in (
+            lambda: ta.spawn_on(other.name, h.echo),
+            lambda: ta.link(remote),
+            lambda: ta.monitor(remote),
+            lambda: ta.monitor_node(other.name),
+        ):
+            with pytest.raises(ta.ActorError, match=r"ta.start\(name\) first"):
+                attempt()
+        assert ta.node() is None
+    finally:
+        other.close()

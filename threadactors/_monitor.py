@@ -27,7 +27,7 @@ from ._errors import KILL, NOCONNECTION, NOPROC, NORMAL, SpawnError, Unpicklable
 from ._log import logger
 from ._mailbox import Mailbox, deliver
 from ._pid import Pid, Ref
-from ._remote import monitor_address
+from ._remote import monitor_address, node_pid
 from ._signals import Down, ExitSignal, NodeDown
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ class Monitor:
         self.by_watcher: dict[Pid, dict[Ref, Pid]] = {}  # watcher -> ref -> target
         # monitor_node: node -> {(watcher, node name)}
         self.node_watchers: dict[tuple[int, str], set[tuple[Pid, str]]] = {}
+        self.watched_by: set[tuple[int, str]] = set()  # nodes that monitor_node us
         # Reasons of recent ends, for a request that comes after its own
         # sender's end (it was killed while making it).
         self._recent: collections.OrderedDict[Pid, Any] = collections.OrderedDict()
@@ -100,6 +101,7 @@ class Monitor:
                 try:
                     op = _wire.decode_control(frame)
                     if op[0] == "stop":
+                        self._tell_peers_we_stop()
                         return
                     getattr(self, "_on_" + op[0])(*op[1:])
                 except Exception:  # pragma: no cover - a bug; never fatal here
@@ -272,6 +274,7 @@ class Monitor:
 
     def _on_nodedown(self, key: tuple[int, str]) -> None:
         """Every link and monitor with an actor of node ``key`` fires."""
+        self.watched_by.discard(key)
 
         def there(pid: Pid) -> bool:
             return pid._key[0] == key[0] and pid._key[1] == key[1]
@@ -301,7 +304,27 @@ class Monitor:
         if self._actor(watcher) is None:
             return
         self.node_watchers.setdefault(key, set()).add((watcher, name))
+        # So that it tells us if it stops without its process ending.
+        self._to_node(node_pid(key), ("rnodewatch", self.mailbox_pid))
         self._node.watcher.watch(key)
+
+    def _on_rnodewatch(self, node: Pid) -> None:
+        self.watched_by.add((node._key[0], node._key[1]))
+
+    def _tell_peers_we_stop(self) -> None:
+        """A node that stops while its process goes on is down for the others
+        too: tell every node that has links or monitors with us."""
+        peers = set(self.watched_by)
+        for table in (self.links, self.by_target, self.by_watcher):
+            for pid, related in table.items():
+                for other in (
+                    (pid, *related.values()) if isinstance(related, dict) else (pid, *related)
+                ):
+                    if self._remote(other):
+                        peers.add((other._key[0], other._key[1]))
+        me = self.mailbox_pid
+        for key in peers:
+            self._to_node(node_pid(key), ("nodedown", (me._key[0], me._key[1])))
 
     def _on_signal_out(self, target: Pid, sender: Pid, sealed: Any) -> None:
         self._to_node(target, ("rsignal", target, sender, sealed))
