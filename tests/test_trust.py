@@ -191,3 +191,44 @@ def test_named_node_takes_only_its_own_user(
         assert got == [0]
         assert marker.exists()
         assert not dropped
+
+
+SQUATTER = r"""
+import os, socket, sys
+uid, name = int(sys.argv[1]), sys.argv[2]
+claim = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+claim.bind(b"\0ta-name-%d-%s" % (uid, name.encode()))
+entry = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+entry.bind(b"\0ta-dir-%d-%s-%d-%s" % (uid, name.encode(), os.getpid(), b"feedbeef"))
+trap = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+trap.bind(b"\0ta-%d-feedbeef-0" % os.getpid())
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_node_entry_made_by_another_user_is_ignored() -> None:
+    """Abstract names have no owner: another user can pose as our node."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None or not os.path.exists("/usr/bin/python3"):
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to act as another user")
+    name = f"fake-{os.getpid()}"
+    cmd = [setpriv, f"--reuid={OTHER_UID}", f"--regid={OTHER_UID}", "--clear-groups"]
+    proc = subprocess.Popen(
+        [*cmd, "/usr/bin/python3", "-c", SQUATTER, str(os.geteuid()), name],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        ta.start(f"real-{os.getpid()}")
+        assert name not in ta.nodes()
+        with pytest.raises(ta.SpawnError, match="no node named"):
+            ta.spawn_on(name, echo)
+        ta.send(("anything", name), "secret")  # dropped here: never sent there
+    finally:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()
+        proc.wait(timeout=30)
+        proc.stdout.close()

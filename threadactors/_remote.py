@@ -82,23 +82,77 @@ def bind_name(name: str, os_pid: int, nonce: str) -> list[socket.socket]:
     return [claim, entry]
 
 
-def _unix_paths() -> list[str]:
+def _unix_sockets() -> list[tuple[str, str]]:
+    """(inode, path) of every bound unix socket on the host."""
     with open("/proc/net/unix", encoding="ascii", errors="replace") as f:
         next(f, None)
-        return [parts[-1] for line in f if len(parts := line.split()) >= 8]
+        return [(parts[6], parts[-1]) for line in f if len(parts := line.split()) >= 8]
+
+
+def _unix_paths() -> list[str]:
+    return [path for _, path in _unix_sockets()]
+
+
+# Entries found genuine: (name, os pid, nonce, dir inode, name inode).
+_checked: dict[tuple[str, int, str, str, str], bool] = {}
+
+
+def _owned_by_our_user(os_pid: int, inodes: tuple[str, str]) -> bool:
+    """Whether process ``os_pid`` runs as our user and holds both sockets.
+
+    Abstract names have no owner: anyone can bind ``\\0ta-dir-<our uid>-...``
+    and wait for our messages. A process of our user that holds the socket
+    (its fd table is readable only to that user and root) is the node.
+    """
+    try:
+        with open(f"/proc/{os_pid}/status", encoding="ascii") as f:
+            uids = next(line for line in f if line.startswith("Uid:")).split()
+        if int(uids[2]) != _uid():
+            return False
+        held = set()
+        for fd in os.listdir(f"/proc/{os_pid}/fd"):
+            try:
+                held.add(os.readlink(f"/proc/{os_pid}/fd/{fd}"))
+            except OSError:
+                continue
+    except (OSError, StopIteration, ValueError, IndexError):
+        return False
+    return all(f"socket:[{inode}]" in held for inode in inodes)
 
 
 def list_nodes() -> dict[str, NodeKey]:
-    """Named nodes of this user on the host: name -> (os pid, nonce)."""
-    head = f"@ta-dir-{_uid()}-"
-    nodes = {}
-    for path in _unix_paths():
+    """Named nodes of this user on the host: name -> (os pid, nonce).
+
+    Only entries held, with their name, by a process of our user count.
+    """
+    uid = _uid()
+    head = f"@ta-dir-{uid}-"
+    claims = f"@ta-name-{uid}-"
+    names: dict[str, str] = {}
+    entries = []
+    for inode, path in _unix_sockets():
         if path.startswith(head):
-            try:
-                name, os_pid, nonce = path[len(head) :].rsplit("-", 2)
-                nodes[name] = (int(os_pid), nonce)
-            except ValueError:
-                continue
+            entries.append((inode, path[len(head) :]))
+        elif path.startswith(claims):
+            names[path[len(claims) :]] = inode
+    nodes = {}
+    for inode, rest in entries:
+        try:
+            name, os_pid_text, nonce = rest.rsplit("-", 2)
+            os_pid = int(os_pid_text)
+        except ValueError:
+            continue
+        claim = names.get(name)
+        if claim is None:
+            continue
+        check = (name, os_pid, nonce, inode, claim)
+        if check not in _checked:
+            if not _owned_by_our_user(os_pid, (inode, claim)):
+                continue  # (not remembered: a failed check is cheap to redo)
+            if len(_checked) > 1024:
+                _checked.clear()
+            _checked[check] = True
+        nodes[name] = (os_pid, nonce)
     return nodes
 
 
