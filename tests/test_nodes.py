@@ -290,3 +290,14 @@ def test_an_unnamed_node_refuses_what_needs_answers_from_other_nodes() -> None:
         assert ta.node() is None
     finally:
         other.close()
+
+
+def _waits_for_go() -> None:
+    ta.receive("go")
+
+
+def test_max_mailbox_holds_against_senders_in_other_processes(child: h.ChildNode) -> None:
+    bounded, ref = ta.spawn_opt(_waits_for_go, max_mailbox=5, monitor=True)
+    sender = ta.spawn_on(child.name, h.burst, 100)
+    ta.send(sender, bounded)
+    assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, bounded, "mailbox_overflow")

@@ -233,8 +233,9 @@ class Mailbox:
         if kind == _FRAME_WAKE:
             self.woken = False
             return True
-        self.read_count += 1
-        self.read_bytes += len(data)
+        if sender == self._my_os_pid:  # (others' sends are not in ``sent``)
+            self.read_count += 1
+            self.read_bytes += len(data)
         self.seq += 1
         self.unread.append(data)
         return True

@@ -196,6 +196,10 @@ class Monitor:
 
     def _on_ended(self, pid: Pid, reason: Any) -> None:
         self._node.unannounced.pop(pid, None)
+        for key, watchers in list(self.node_watchers.items()):
+            watchers -= {w for w in watchers if w[0] == pid}
+            if not watchers:
+                del self.node_watchers[key]
         self._recent[pid] = reason
         if len(self._recent) > _RECENT:
             self._recent.popitem(last=False)
@@ -306,7 +310,7 @@ class Monitor:
         self.node_watchers.setdefault(key, set()).add((watcher, name))
         # So that it tells us if it stops without its process ending.
         self._to_node(node_pid(key), ("rnodewatch", self.mailbox_pid))
-        self._node.watcher.watch(key)
+        self._watch(node_pid(key))
 
     def _on_rnodewatch(self, node: Pid) -> None:
         self.watched_by.add((node._key[0], node._key[1]))
@@ -406,7 +410,12 @@ class Monitor:
         self._node.send_remote(None, pid, frame, address)
 
     def _watch(self, pid: Pid) -> None:
-        self._node.watcher.watch((pid._key[0], pid._key[1]))
+        key = (pid._key[0], pid._key[1])
+        try:
+            self._node.watcher.watch(key)
+        except OSError:
+            # Cannot watch it (out of fds?): better down now than never.
+            self._on_nodedown(key)
 
     # -- delivery ----------------------------------------------------------
 

@@ -114,6 +114,9 @@ def receive_in(
                 got = mailbox.fetch(remaining)
             finally:
                 actor.status = "running"
+            if mailbox.limit and got:
+                # Other processes' senders cannot count our mailbox: we do.
+                actor.node.check_mailbox(actor)
             if actor.pending_exit is not NO_EXIT or mailbox.closed:
                 _check_exit(actor)
             if not got and remaining == 0:
