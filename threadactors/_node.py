@@ -231,9 +231,10 @@ class Node:
         """A frame for ``dest`` (or ``address``) on another node, from the
         actor of ``sender`` (``None``: from the monitor thread); never blocks."""
         sock = self.monitor.mailbox.sock if sender is None else sender.sock
-        gone = None if sender is None else (lambda: sender.closed)
-        key = (dest._key[0], dest._key[1])
-        self.outbox.send(sock, key, dest.address if address is None else address, frame, gone)
+        key = dest._key
+        self.outbox.send(
+            sock, (key[0], key[1]), dest.address if address is None else address, frame, sender
+        )
 
     # -- actors ----------------------------------------------------------
 

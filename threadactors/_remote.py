@@ -29,12 +29,11 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from ._errors import NameTaken
 from ._log import logger
-from ._mailbox import send_frame
+from ._mailbox import Mailbox, send_frame
 from ._pid import Pid, node_prefix
 
 if TYPE_CHECKING:
@@ -202,12 +201,13 @@ class Outbox:
         key: NodeKey,
         address: bytes,
         frame: bytes,
-        sender_gone: Callable[[], bool] | None = None,
+        sender: Mailbox | None = None,
     ) -> None:
         """Send ``frame`` to ``address`` (of node ``key``) from ``sock``.
 
-        ``sender_gone``: a frame that must queue is dropped if the sending
-        actor has ended meanwhile (its end is on its way: nothing after it).
+        ``sender``: the sending actor's mailbox; a frame that must queue is
+        dropped if that actor has ended meanwhile (its end is on its way:
+        nothing after it).
         """
         if key not in self._queues:
             try:
@@ -218,7 +218,7 @@ class Outbox:
             except OSError:
                 return  # that actor or node is gone: dropped, as Erlang drops it
         with self._lock:
-            if self._stopping or (sender_gone is not None and sender_gone()):
+            if self._stopping or (sender is not None and sender.closed):
                 return
             queue = self._queues.get(key)
             new = queue is None
