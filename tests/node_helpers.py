@@ -10,21 +10,16 @@ from typing import Any
 
 import threadactors as ta
 
+from .helpers import echo
+
+__all__ = ["echo"]  # spawn_on finds it as tests.helpers.echo
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def unique(stem: str) -> str:
     """A node name no other test run on this host uses at the same time."""
     return f"{stem}-{os.getpid()}"
-
-
-def echo() -> None:
-    """Send every ``(pid, msg)`` back to ``pid``; stop on ``"stop"``."""
-    while True:
-        msg = ta.receive()
-        if msg == "stop":
-            return
-        ta.send(msg[0], msg[1])
 
 
 def directory() -> None:

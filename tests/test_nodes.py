@@ -184,7 +184,7 @@ def test_ps_lists_two_live_nodes_with_their_registered_actors(
     assert lines[0].split() == ["node", "pid", "name", "status", "mailbox", "function"]
     mine = [line for line in lines if line.startswith(here + " ")]
     theirs = [line for line in lines if line.startswith(child.name + " ")]
-    assert any(" parent_echo " in line and "node_helpers.echo" in line for line in mine), out
+    assert any(" parent_echo " in line and "tests.helpers.echo" in line for line in mine), out
     assert any(" echo " in line and "waiting" in line for line in theirs), out
     assert any(" counter " in line for line in theirs), out
 

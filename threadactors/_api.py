@@ -205,7 +205,7 @@ def exit(*args: Any) -> None:  # noqa: A001 - Erlang's name, by design
         node = actor.node
         target = node.actors.get(pid)
         if target is not None:
-            node.exit_signal(actor, target, reason)
+            node.exit_signal(actor.pid, target, reason, actor.mailbox.sock, actor.mailbox)
         elif node.is_remote(pid):
             # Through our monitor thread, as links and monitors go: it stays
             # behind a monitor or link this actor asked for before.

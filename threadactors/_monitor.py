@@ -23,7 +23,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _affinity, _wire
-from ._errors import KILL, NOCONNECTION, NOPROC, NORMAL, SpawnError, UnpicklableError
+from ._errors import NOCONNECTION, NOPROC, NORMAL, SpawnError, UnpicklableError
 from ._log import logger
 from ._mailbox import Mailbox, deliver
 from ._pid import Pid, Ref
@@ -336,22 +336,9 @@ class Monitor:
     def _on_rsignal(self, target: Pid, sender: Pid, sealed: Any) -> None:
         """``exit(target, reason)`` called on another node (SPEC §4 table)."""
         reason = _wire.unwrap(sealed)
-        node = self._node
-        actor = node.actors.get(target)
-        if actor is None:
-            return
-        if reason == KILL:
-            node.kill(actor)
-            return
-        with actor.exc_lock:
-            if node.exiting(actor):
-                return
-            if actor.trap_exit:
-                self._send(actor, ExitSignal(sender, reason))
-                return
-            if reason == NORMAL:
-                return
-        node.signal_exit(actor, reason)
+        actor = self._node.actors.get(target)
+        if actor is not None:
+            self._node.exit_signal(sender, actor, reason, self.mailbox.sock)
 
     def _on_rsend(self, name: str, frame: bytes) -> None:
         """A message for a name registered here, from another node."""

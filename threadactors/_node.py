@@ -529,11 +529,20 @@ class Node:
             )
             self.kill(actor, MAILBOX_OVERFLOW)
 
-    def exit_signal(self, sender: Actor, target: Actor, reason: Any) -> None:
+    def exit_signal(
+        self,
+        sender: Pid,
+        target: Actor,
+        reason: Any,
+        sock: socket.socket,
+        sender_mailbox: Mailbox | None = None,
+    ) -> None:
         """``exit(pid, reason)``: the reception table of SPEC §4, applied now.
 
-        The sender's thread delivers it, so it is ordered with the sender's
-        messages (SIG-1) and a kill is complete when ``exit`` returns.
+        Called by the sender's thread (or, for a sender on another node, by
+        our monitor thread): an ``ExitSignal`` goes from ``sock``, so it is
+        ordered with the sender's messages (SIG-1); a kill is complete when
+        this returns.
         """
         if reason == KILL:
             self.kill(target)
@@ -542,15 +551,10 @@ class Node:
             if self.exiting(target):
                 return
             if target.trap_exit:
-                deliver(
-                    sender.mailbox.sock,
-                    target.mailbox,
-                    _wire.encode(ExitSignal(sender.pid, portable(reason))),
-                    self.wake,
-                    sender.mailbox,
-                )
+                frame = _wire.encode(ExitSignal(sender, portable(reason)))
+                deliver(sock, target.mailbox, frame, self.wake, sender_mailbox)
                 return
-            if reason == NORMAL and target is not sender:
+            if reason == NORMAL and target.pid != sender:
                 return
         self.signal_exit(target, reason)
 
