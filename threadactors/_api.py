@@ -137,7 +137,7 @@ def send(dest: Pid | str | tuple[str, str], msg: Any) -> None:
             _deliver(mailbox.sock, target.mailbox, frame, node.wake, mailbox)
             if target.mailbox.limit:
                 node.check_mailbox(target)
-        elif pid._key[0] != node.os_pid:
+        elif node.is_remote(pid):
             node.send_remote(actor.mailbox, pid, frame)
         # else dead: dropped, as in Erlang
     finally:

@@ -27,7 +27,7 @@ from ._errors import NOCONNECTION, NOPROC, NORMAL, SpawnError, UnpicklableError
 from ._log import logger
 from ._mailbox import Mailbox, deliver
 from ._pid import Pid, Ref
-from ._remote import monitor_address, node_pid
+from ._remote import node_pid
 from ._signals import Down, ExitSignal, NodeDown
 
 if TYPE_CHECKING:
@@ -116,8 +116,7 @@ class Monitor:
         if self._remote(b):
             if self._actor(a) is None:
                 return  # ``a`` ended before its request got here
-            self.links.setdefault(a, set()).add(b)
-            self.links.setdefault(b, set()).add(a)
+            self._add_link(a, b)
             self._to_node(b, ("rlink", a, b))
             self._watch(b)
             return
@@ -135,8 +134,7 @@ class Monitor:
         with target.exc_lock:
             if not target.dead:
                 target.links.add(a)
-        self.links.setdefault(a, set()).add(b)
-        self.links.setdefault(b, set()).add(a)
+        self._add_link(a, b)
 
     def _on_unlink(self, a: Pid, b: Pid) -> None:
         self._on_runlink(a, b)
@@ -144,12 +142,7 @@ class Monitor:
             self._to_node(b, ("runlink", a, b))
 
     def _on_runlink(self, a: Pid, b: Pid) -> None:
-        for x, y in ((a, b), (b, a)):
-            peers = self.links.get(x)
-            if peers is not None:
-                peers.discard(y)
-                if not peers:
-                    del self.links[x]
+        self._remove_link(a, b)
         other = self._actor(b)
         if other is not None:
             with other.exc_lock:
@@ -159,8 +152,7 @@ class Monitor:
         if self._actor(watcher) is None:
             return  # the watcher ended before its request got here
         if self._remote(target):
-            self.by_target.setdefault(target, {})[ref] = watcher
-            self.by_watcher.setdefault(watcher, {})[ref] = target
+            self._add_monitor(watcher, target, ref)
             self._to_node(target, ("rmonitor", watcher, target, ref))
             self._watch(target)
             return
@@ -170,8 +162,7 @@ class Monitor:
             reason = self._recent.get(target, NOPROC) if recent else NOPROC
             self._down(watcher, ref, target, reason)
             return
-        self.by_target.setdefault(target, {})[ref] = watcher
-        self.by_watcher.setdefault(watcher, {})[ref] = target
+        self._add_monitor(watcher, target, ref)
 
     def _on_demonitor(self, watcher: Pid, ref: Ref) -> None:
         target = self._forget_monitor(watcher, ref)
@@ -182,17 +173,24 @@ class Monitor:
         self._forget_monitor(watcher, ref)
 
     def _forget_monitor(self, watcher: Pid, ref: Ref) -> Pid | None:
-        watching = self.by_watcher.get(watcher)
-        target = None if watching is None else watching.pop(ref, None)
-        if watching is not None and not watching:
-            del self.by_watcher[watcher]
+        target: Pid | None = _drop(self.by_watcher, watcher, ref)
         if target is not None:
-            refs = self.by_target.get(target)
-            if refs is not None:
-                refs.pop(ref, None)
-                if not refs:
-                    del self.by_target[target]
+            _drop(self.by_target, target, ref)
         return target
+
+    # -- the tables ----------------------------------------------------------
+
+    def _add_link(self, a: Pid, b: Pid) -> None:
+        self.links.setdefault(a, set()).add(b)
+        self.links.setdefault(b, set()).add(a)
+
+    def _remove_link(self, a: Pid, b: Pid) -> None:
+        _drop(self.links, a, b)
+        _drop(self.links, b, a)
+
+    def _add_monitor(self, watcher: Pid, target: Pid, ref: Ref) -> None:
+        self.by_target.setdefault(target, {})[ref] = watcher
+        self.by_watcher.setdefault(watcher, {})[ref] = target
 
     def _on_ended(self, pid: Pid, reason: Any) -> None:
         self._node.unannounced.pop(pid, None)
@@ -204,31 +202,19 @@ class Monitor:
         if len(self._recent) > _RECENT:
             self._recent.popitem(last=False)
         for peer in self.links.pop(pid, ()):
-            peers = self.links.get(peer)
-            if peers is not None:
-                peers.discard(pid)
-                if not peers:
-                    del self.links[peer]
+            _drop(self.links, peer, pid)
             if self._remote(peer):
                 self._to_node(peer, ("rexit", peer, pid, _wire.wrap(reason)))
             else:
                 self._link_signal(peer, pid, reason)
         for ref, watcher in self.by_target.pop(pid, {}).items():
-            watching = self.by_watcher.get(watcher)
-            if watching is not None:
-                watching.pop(ref, None)
-                if not watching:
-                    del self.by_watcher[watcher]
+            _drop(self.by_watcher, watcher, ref)
             if self._remote(watcher):
                 self._to_node(watcher, ("rdown", watcher, ref, pid, _wire.wrap(reason)))
             else:
                 self._down(watcher, ref, pid, reason)
         for ref, target in self.by_watcher.pop(pid, {}).items():
-            refs = self.by_target.get(target)
-            if refs is not None:
-                refs.pop(ref, None)
-                if not refs:
-                    del self.by_target[target]
+            _drop(self.by_target, target, ref)
             if self._remote(target):
                 self._to_node(target, ("rdemonitor", pid, ref))
 
@@ -246,8 +232,7 @@ class Monitor:
         with target.exc_lock:
             if not target.dead:
                 target.links.add(a)
-        self.links.setdefault(a, set()).add(b)
-        self.links.setdefault(b, set()).add(a)
+        self._add_link(a, b)
         self._watch(a)
 
     def _on_rmonitor(self, watcher: Pid, target: Pid, ref: Ref) -> None:
@@ -256,20 +241,13 @@ class Monitor:
             reason = self._recent.get(target, NOPROC)  # (as in _on_rlink)
             self._to_node(watcher, ("rdown", watcher, ref, target, _wire.wrap(reason)))
             return
-        self.by_target.setdefault(target, {})[ref] = watcher
-        self.by_watcher.setdefault(watcher, {})[ref] = target
+        self._add_monitor(watcher, target, ref)
         self._watch(watcher)
 
     def _on_rexit(self, to: Pid, sender: Pid, sealed: Any) -> None:
         """The link ``to`` (ours) - ``sender`` (another node's) fired."""
-        reason = _wire.unwrap(sealed)
-        for x, y in ((to, sender), (sender, to)):
-            peers = self.links.get(x)
-            if peers is not None:
-                peers.discard(y)
-                if not peers:
-                    del self.links[x]
-        self._link_signal(to, sender, reason)
+        self._remove_link(to, sender)  # (not ``to``'s view: the signal checks it)
+        self._link_signal(to, sender, _wire.unwrap(sealed))
 
     def _on_rdown(self, watcher: Pid, ref: Ref, target: Pid, sealed: Any) -> None:
         reason = _wire.unwrap(sealed)
@@ -285,11 +263,7 @@ class Monitor:
 
         for remote in [p for p in self.links if there(p)]:
             for peer in self.links.pop(remote, ()):
-                peers = self.links.get(peer)
-                if peers is not None:
-                    peers.discard(remote)
-                    if not peers:
-                        del self.links[peer]
+                _drop(self.links, peer, remote)
                 if not there(peer):
                     self._link_signal(peer, remote, NOCONNECTION)
         for remote in [p for p in self.by_target if there(p)]:
@@ -319,13 +293,10 @@ class Monitor:
         """A node that stops while its process goes on is down for the others
         too: tell every node that has links or monitors with us."""
         peers = set(self.watched_by)
+        # Links are kept both ways, monitors under both parties: the keys
+        # name every actor we have an entry with.
         for table in (self.links, self.by_target, self.by_watcher):
-            for pid, related in table.items():
-                for other in (
-                    (pid, *related.values()) if isinstance(related, dict) else (pid, *related)
-                ):
-                    if self._remote(other):
-                        peers.add((other._key[0], other._key[1]))
+            peers.update((p._key[0], p._key[1]) for p in table if self._remote(p))
         me = self.mailbox_pid
         for key in peers:
             self._to_node(node_pid(key), ("nodedown", (me._key[0], me._key[1])))
@@ -362,7 +333,7 @@ class Monitor:
             answer: Any = pid
         except Exception as e:
             answer = SpawnError(f"cannot spawn {module}.{qualname} on {node.name}: {e!r}")
-        self._to_node(reply_to, None, _wire.encode((SPAWNED, ref, answer)), reply_to.address)
+        self._node.send_remote(None, reply_to, _wire.encode((SPAWNED, ref, answer)))
 
     def _on_ps(self, reply_to: Pid, ref: Ref) -> None:
         node = self._node
@@ -377,24 +348,17 @@ class Monitor:
                     "function": actor.function,
                 }
             )
-        frame = _wire.encode((PS, ref, node.name, rows))
-        self._to_node(reply_to, None, frame, reply_to.address)
+        node.send_remote(None, reply_to, _wire.encode((PS, ref, node.name, rows)))
 
     # -- other nodes -------------------------------------------------------
 
     def _remote(self, pid: Pid) -> bool:
         return pid._key[0] != self._node.os_pid
 
-    def _to_node(
-        self, pid: Pid, op: Any, frame: bytes | None = None, address: bytes | None = None
-    ) -> None:
-        """A control request to the monitor thread of ``pid``'s node (or
-        ``frame`` to ``address`` there)."""
-        if frame is None:
-            frame = _wire.encode_control(op)
-        if address is None:
-            address = monitor_address((pid._key[0], pid._key[1]))
-        self._node.send_remote(None, pid, frame, address)
+    def _to_node(self, pid: Pid, op: Any) -> None:
+        """A control request to the monitor thread of ``pid``'s node."""
+        frame = _wire.encode_control(op)
+        self._node.send_remote(None, node_pid((pid._key[0], pid._key[1])), frame)
 
     def _watch(self, pid: Pid) -> None:
         key = (pid._key[0], pid._key[1])
@@ -436,3 +400,15 @@ class Monitor:
 
     def _send(self, actor: Actor, msg: Any) -> None:
         deliver(self.mailbox.sock, actor.mailbox, _wire.encode(msg), self._node.wake)
+
+
+def _drop(table: dict[Pid, Any], key: Pid, item: Any) -> Any:
+    """Remove ``item`` from ``table[key]`` (a set, or a dict by key), and the
+    entry once empty; returns the dict's value (``None`` for a set)."""
+    entry = table.get(key)
+    if entry is None:
+        return None
+    value = entry.pop(item, None) if isinstance(entry, dict) else entry.discard(item)
+    if not entry:
+        del table[key]
+    return value

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Final
 from ._errors import NameTaken
 from ._log import logger
 from ._mailbox import Mailbox, send_frame
-from ._pid import Pid, node_prefix
+from ._pid import Pid
 
 if TYPE_CHECKING:
     from ._node import Node
@@ -45,8 +45,6 @@ __all__ = [
     "Watcher",
     "bind_name",
     "list_nodes",
-    "monitor_address",
-    "node_of",
     "node_pid",
 ]
 
@@ -157,16 +155,8 @@ def list_nodes() -> dict[str, NodeKey]:
 
 def node_alive(key: NodeKey) -> bool:
     """Whether the node ``key`` still has its monitor socket bound."""
-    mine = "@" + monitor_address(key)[1:].decode()
+    mine = "@" + node_pid(key).address[1:].decode()
     return mine in _unix_paths()
-
-
-def monitor_address(key: NodeKey) -> bytes:
-    return node_prefix(key[0], key[1]) + b"0"
-
-
-def node_of(pid: Pid) -> NodeKey:
-    return pid._key[0], pid._key[1]
 
 
 def node_pid(key: NodeKey) -> Pid:
@@ -230,10 +220,6 @@ class Outbox:
                 self._thread.start()
         if new:
             self._kick()
-
-    def pending(self) -> int:
-        with self._lock:
-            return sum(len(q) for q in self._queues.values())
 
     def _kick(self) -> None:
         try:
@@ -383,9 +369,6 @@ class Watcher:
                 self._wake_w.send(b"w")
             except BlockingIOError:
                 pass
-
-    def is_down(self, key: NodeKey) -> bool:
-        return key in self._down
 
     def stop(self) -> None:
         with self._lock:
