@@ -20,3 +20,10 @@ def collector(report_to: ta.Pid, count: int) -> None:
     """Receive ``count`` messages, then send the list of them to ``report_to``."""
     got: list[Any] = [ta.receive() for _ in range(count)]
     ta.send(report_to, ("collected", got))
+
+
+def wait_ended(pid: ta.Pid, timeout: float = 10) -> Any:
+    """Wait until ``pid`` has ended (its ``Down``); returns its reason."""
+    ref = ta.monitor(pid)
+    down = ta.receive(lambda m: isinstance(m, ta.Down) and m.ref == ref, timeout=timeout)
+    return down.reason

@@ -14,11 +14,7 @@ import threadactors as ta
 
 from .conftest import node_sockets, open_fds
 from .helpers import echo
-
-
-def wait_dead(pid: ta.Pid) -> None:
-    while ta.is_alive(pid):
-        ta.receive(timeout=0.001, default=None)
+from .helpers import wait_ended as wait_dead
 
 
 def test_spawn_runs_function_with_args() -> None:

@@ -7,8 +7,9 @@ import time
 import pytest
 
 import threadactors as ta
+from threadactors._node import get_node
 
-from .helpers import echo
+from .helpers import echo, wait_ended
 
 
 def test_register_whereis_send_by_name() -> None:
@@ -52,8 +53,7 @@ def test_spawn_opt_name_is_atomic_and_taken_name_fails() -> None:
 def test_register_dead_pid_is_noproc() -> None:
     pid = ta.spawn(echo)
     ta.send(pid, "stop")
-    while ta.is_alive(pid):
-        ta.receive(timeout=0.001, default=None)
+    wait_ended(pid)
     with pytest.raises(ta.NoProc):
         ta.register("late", pid)
 
@@ -75,8 +75,7 @@ def test_name_released_when_actor_ends() -> None:
     assert ta.receive(timeout=5) == "registered"
     assert ta.whereis("short") == pid
     ta.send(pid, "go")
-    while ta.is_alive(pid):
-        ta.receive(timeout=0.001, default=None)
+    wait_ended(pid)
     assert ta.whereis("short") is None
     ta.register("short")  # free again
 
@@ -168,3 +167,35 @@ def test_one_timer_thread_for_many_timers() -> None:
     assert "ta-timers" not in before
     for ref in refs:
         assert ta.cancel_timer(ref) is not None
+
+
+def test_a_timer_to_a_dead_pid_is_never_set() -> None:
+    pid = ta.spawn(echo)
+    ta.send(pid, "stop")
+    wait_ended(pid)
+    ref = ta.send_after(60, pid, "never")
+    assert ta.cancel_timer(ref) is None  # OTP: false
+    assert get_node().timers.pending_count() == 0
+
+
+def test_timers_to_a_pid_end_with_its_actor() -> None:
+    pid = ta.spawn(echo)
+    refs = [ta.send_after(60, pid, i) for i in range(200)]
+    named = ta.send_after(60, "nobody", "kept")  # a name's timer outlives anyone
+    assert get_node().timers.pending_count() == 201
+    ta.send(pid, "stop")
+    wait_ended(pid)
+    assert [ta.cancel_timer(ref) for ref in refs] == [None] * 200
+    timers = get_node().timers
+    assert timers.pending_count() == 1
+    assert timers.heap_size() < 100  # the dead entries do not wait for their time
+    left = ta.cancel_timer(named)
+    assert left is not None and 0 < left <= 60
+
+
+def test_a_timer_to_a_pid_fires_while_it_lives() -> None:
+    me = ta.self()
+    pid = ta.spawn(echo)
+    ta.send_after(0.01, pid, (me, "echoed"))
+    assert ta.receive("echoed", timeout=10) == "echoed"
+    ta.send(pid, "stop")

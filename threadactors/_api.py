@@ -10,7 +10,16 @@ from . import _affinity, _remote, _wire
 from ._errors import NOPROC, ActorError, Exit, NoProc, SpawnError, Timeout
 from ._mailbox import deliver as _deliver
 from ._monitor import SPAWNED
-from ._node import caller_node, current_actor, enter, existing_node, leave, portable, shutdown_node
+from ._node import (
+    Node,
+    caller_node,
+    current_actor,
+    enter,
+    existing_node,
+    leave,
+    portable,
+    shutdown_node,
+)
 from ._patterns import ANY, compile_receive
 from ._pid import Pid, Ref
 from ._receive import NO_DEFAULT, _TimedOut, check_timeout, purge_timer, receive_in
@@ -322,19 +331,22 @@ def make_ref() -> Ref:
 
 
 def is_alive(pid: Pid) -> bool:
-    """Whether ``pid`` is a live actor of this node."""
+    """Whether ``pid`` is a live actor of this node: not ended, and not
+    exiting (``False`` as soon as an exit signal that will end it was sent)."""
     if not isinstance(pid, Pid):
         raise TypeError(f"is_alive takes a Pid, not {type(pid).__name__}")
-    return pid in caller_node().actors
+    actor = caller_node().actors.get(pid)
+    return actor is not None and not Node.exiting(actor)
 
 
 def processes() -> list[Pid]:
-    """The live actors of this node."""
+    """The actors of this node, exiting ones included (as Erlang's)."""
     return sorted(caller_node().actors)
 
 
 def info(pid: Pid) -> dict[str, Any] | None:
-    """What the runtime knows of ``pid``; ``None`` if it is not alive."""
+    """What the runtime knows of ``pid``; ``None`` once it has ended (an
+    exiting actor, running its cleanup, has ``status`` ``"exiting"``)."""
     if not isinstance(pid, Pid):
         raise TypeError(f"info takes a Pid, not {type(pid).__name__}")
     node = caller_node()
@@ -377,7 +389,7 @@ def register(name: str, pid: Pid | None = None) -> None:
         if pid is None:
             pid = actor.pid
         target = node.actors.get(pid)
-        if target is None or target.dead:
+        if target is None or Node.exiting(target):
             raise NoProc(f"{pid!r} is not alive")
         node.registry.register(name, pid)
         if target.dead:  # it ended meanwhile: its name must not outlive it

@@ -9,13 +9,13 @@ import pickle
 import resource
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Final, NoReturn
 
-from . import _affinity, _wire
-from ._asyncexc import clear_async_exc, raise_in_thread
+from . import _affinity, _interrupt, _wire
 from ._errors import (
     KILL,
     KILLED,
@@ -53,19 +53,6 @@ NO_EXIT: Final = object()  # no exit pending
 _tls = threading.local()
 
 
-class _AsyncExit(Exit):
-    """What another thread injects: an ``Exit`` with the pending reason."""
-
-    def __init__(self) -> None:
-        # Runs in the target thread as the exception is raised there.
-        actor = getattr(_tls, "actor", None)
-        reason = actor.pending_exit if actor is not None else KILLED
-        if actor is not None:
-            actor.exit_raised = True
-            actor.injected = False  # it has fired: nothing is pending any more
-        super().__init__(KILLED if reason is NO_EXIT else reason)
-
-
 class _AdoptionGuard:
     """Lives in an adopted thread's locals; its end ends the actor."""
 
@@ -90,8 +77,9 @@ class Actor:
         "dead",
         "depth",
         "dropped_replies",
+        "ending",
         "exc_lock",
-        "exit_raised",
+        "exit_exc",
         "exit_reason",
         "function",
         "ident",
@@ -104,9 +92,10 @@ class Actor:
         "node",
         "pending_exit",
         "pid",
-        "status",
         "thread",
         "trap_exit",
+        "tstate",
+        "waiting",
     )
 
     def __init__(self, node: Node, pid: Pid, mailbox: Mailbox, function: str, adopted: bool):
@@ -118,24 +107,36 @@ class Actor:
         self.thread: threading.Thread | None = None
         self.ident: int | None = None
         self.native_id: int | None = None
-        self.status = "running"
+        self.tstate: int | None = None  # its PyThreadState, where _interrupt needs it
+        self.waiting = False  # blocked in receive
         self.trap_exit = False
-        # Guards pending_exit/injected/depth against the injecting thread.
+        # Guards pending_exit/injected/depth against the signalling thread.
         self.exc_lock = threading.Lock()
         self.depth = 0  # > 0 while the thread is inside the runtime
+        # The reason of the exit signal that will end it (the first wins).
         self.pending_exit: Any = NO_EXIT
-        self.injected = False  # an async exception may be pending in the thread
+        # The Exit raised in its thread for pending_exit: while that is being
+        # handled (its cleanup) the runtime serves it; once swallowed, the
+        # next runtime call raises the exit again.
+        self.exit_exc: BaseException | None = None
+        self.injected = False  # armed through _interrupt: disarm on entry
+        self.ending = False  # its function is over: _run is announcing its end
         self.dead = False
         self.exit_reason: Any = None
-        # Its thread has been handed the pending exit: its cleanup may use the
-        # runtime from now on (and an adopted thread's actor has ended).
-        self.exit_raised = False
         # Its own view of its links and monitors: see _monitor.py.
         self.links: set[Pid] = set()
         self.monitors: dict[Ref, Pid] = {}
         # Tags of calls that gave up: their late replies are dropped on
         # arrival, never seen by a receive (an Erlang alias, deactivated).
         self.dropped_replies: dict[Ref, None] = {}
+
+    @property
+    def status(self) -> str:
+        """``"running"``, ``"waiting"`` (in ``receive``) or ``"exiting"``
+        (an exit signal will end it: its cleanup runs, or it has ended)."""
+        if self.pending_exit is not NO_EXIT or self.ending or self.dead:
+            return "exiting"
+        return "waiting" if self.waiting else "running"
 
     def __repr__(self) -> str:
         return f"<Actor {self.pid!r} {self.function}>"
@@ -338,12 +339,13 @@ class Node:
         crash: BaseException | None = None
         try:
             with actor.exc_lock:
+                _interrupt.thread_started(actor)
                 actor.ident = threading.get_ident()
                 actor.native_id = threading.get_native_id()
                 pending = actor.pending_exit
             _affinity.apply_here()
             if pending is not NO_EXIT:
-                raise Exit(pending)
+                raise_exit(actor)
             try:
                 fn(*args, **kwargs)
             except Exit as e:
@@ -351,41 +353,45 @@ class Node:
             except BaseException as e:
                 crash = e
         except Exit as e:
-            # An asynchronous exit raised at a loop's back edge can escape the
-            # try that encloses it on 3.11/3.12 (linux-facts §9): caught here.
+            # Raised before fn ran (an exit signal came first), or by the
+            # PyThreadState_SetAsyncExc fallback outside fn's frames.
             reason = e.reason
         finally:
-            # From here on no exit may be injected. Inline, not in a helper:
-            # an exit injected just before could fire on entering a function
-            # (3.12+), outside any try of ours. It fires at most once.
+            # From here on nothing is raised into this thread. Inline, not in
+            # a helper: only the SetAsyncExc fallback can fire here, at most
+            # once, and possibly on entering a function.
             while True:
                 try:
                     with actor.exc_lock:
                         actor.depth += 1
-                        actor.status = "exiting"
+                        actor.ending = True
                         if actor.injected:
                             actor.injected = False
-                            clear_async_exc(threading.get_ident())
+                            _interrupt.disarm(actor)
                     break
                 except Exit:
                     continue
-            if crash is not None:
-                if actor.pending_exit is NO_EXIT:
-                    reason = self._crash(actor, crash)
-                else:  # cleanup failed while exiting: the first reason wins
-                    reason = actor.pending_exit
+            if actor.pending_exit is not NO_EXIT:
+                # The first reason wins, also over an exit it swallowed and
+                # over an exception its cleanup raised.
+                reason = actor.pending_exit
+                if crash is not None and not actor.dead:
+                    self._crash(actor, crash, exiting=reason)
+            elif crash is not None:
+                reason = self._crash(actor, crash)
             self.actor_ended(actor, reason, crash_logged=crash is not None)
             # Killed while inside the runtime: the killer left these to us.
             actor.mailbox.close()
             actor.mailbox.close_save_queue()
 
-    def _crash(self, actor: Actor, exc: BaseException) -> Any:
+    def _crash(self, actor: Actor, exc: BaseException, **exiting: Any) -> Any:
         logger.error(
             "crash_report",
             pid=repr(actor.pid),
             function=actor.function,
             error=repr(exc),
             exc_info=exc,
+            **{k: repr(v) for k, v in exiting.items()},
         )
         return exc
 
@@ -401,7 +407,6 @@ class Node:
             actor.dead = True
             owner_busy = actor.depth > 0 and actor.thread is not threading.current_thread()
         reason = portable(reason)
-        actor.status = "exiting"
         actor.exit_reason = reason
         pid = actor.pid
         self.registry.release(pid)
@@ -418,6 +423,7 @@ class Node:
             logger.warning("actor_exit", pid=repr(pid), reason=repr(reason))
         self.unannounced[pid] = actor
         self.actors.pop(pid, None)
+        self.timers.forget(pid)  # after the table: see Timers.send_after
         self.monitor.request("ended", pid, reason)
 
     # -- messages --------------------------------------------------------
@@ -449,6 +455,8 @@ class Node:
             deliver(self.waker, target.mailbox, _wire.encode_timer(timer, frame), self.wake)
             if target.mailbox.limit:
                 self.check_mailbox(target)
+        elif self.is_remote(pid):
+            self.send_remote(None, pid, frame)
 
     def wake(self, mailbox: Mailbox) -> None:
         """Make sure a sleeping owner looks at its backlog or its exit."""
@@ -478,24 +486,31 @@ class Node:
 
     @staticmethod
     def exiting(actor: Actor) -> bool:
-        """Already on its way out: further exit signals but ``kill`` are ignored."""
-        return actor.dead or actor.pending_exit is not NO_EXIT or actor.status == "exiting"
+        """Already on its way out (not alive, as Erlang's ``is_process_alive``
+        says): further exit signals but ``kill`` are ignored."""
+        return actor.pending_exit is not NO_EXIT or actor.ending or actor.dead
 
     def signal_exit(self, actor: Actor, reason: Any) -> None:
         """Make ``actor`` end with ``reason`` (SPEC §4, delivery to a thread).
 
         Waiting in ``receive``: woken, ``Exit`` raised there. In Python code:
-        an asynchronous ``Exit`` now. Inside the runtime: raised on the way
-        out. Adopted threads: at their next runtime call.
+        interrupted at its next line (``_interrupt``). Inside the runtime:
+        raised on the way out. Adopted threads: at their next runtime call.
         """
         with actor.exc_lock:
             if self.exiting(actor):
                 return
             actor.pending_exit = reason
-            if not actor.adopted and actor.depth == 0 and actor.ident is not None:
-                actor.injected = True
-                raise_in_thread(actor.ident, _AsyncExit)
+            self._interrupt(actor)
         self.wake(actor.mailbox)
+
+    @staticmethod
+    def _interrupt(actor: Actor) -> None:
+        """Arm an interruption if the thread runs its own code (the caller
+        holds ``exc_lock``)."""
+        if not actor.adopted and actor.depth == 0 and actor.ident is not None:
+            actor.injected = True
+            _interrupt.arm(actor)
 
     def kill(self, actor: Actor, reason: Any = KILLED) -> None:
         """End ``actor`` with ``reason`` (``killed``) now: dead for everyone
@@ -504,17 +519,10 @@ class Node:
             if actor.dead:
                 return
             actor.pending_exit = reason
-            # Raised again even if an earlier exit was: it leaves the runtime
-            # with Exit("killed") (leave()), not back into its cleanup.
-            actor.exit_raised = False
-            if (
-                not actor.adopted
-                and actor.depth == 0
-                and actor.ident is not None
-                and not actor.injected
-            ):
-                actor.injected = True
-                raise_in_thread(actor.ident, _AsyncExit)
+            # Raised again even if an earlier exit was: its cleanup is over.
+            actor.exit_exc = None
+            if not actor.ending:
+                self._interrupt(actor)
         self.actor_ended(actor, reason)
 
     def check_mailbox(self, actor: Actor) -> None:
@@ -571,7 +579,7 @@ class Node:
                 thread.join(max(0.0, deadline - time.monotonic()))
         for actor in list(self.actors.values()):
             if actor.adopted or actor is me:
-                actor.exit_raised = True  # its thread just carries on in a new node
+                actor.exit_exc = _GONE  # its thread just carries on in a new node
                 self.actor_ended(actor, SHUTDOWN)
                 continue
             # Still running: killed, dead for everyone now, thread abandoned.
@@ -656,52 +664,90 @@ def caller_node() -> Node:
     return current_actor().node
 
 
+# Stands for "an exit was raised" where none may be raised again.
+_GONE: Final = Exit(SHUTDOWN)
+
+
 def current_actor() -> Actor:
-    """The calling thread's actor; adopts a thread that is not one yet."""
+    """The calling thread's actor; adopts a thread that is not one yet.
+
+    Outside the runtime, an exit signal that will end it and is not being
+    handled right now (not raised yet, or swallowed) is raised here.
+    """
     try:
         actor: Actor = _tls.actor
     except AttributeError:
         return get_node().adopt(threading.current_thread())
     if actor.dead:
-        if actor.adopted and actor.exit_raised:
+        if actor.adopted and actor.exit_exc is not None:
             return get_node().adopt(threading.current_thread())
-        actor.exit_raised = True
-        raise Exit(actor.exit_reason if actor.exit_reason is not None else KILLED)
+        exc = actor.exit_exc = Exit(actor.exit_reason if actor.exit_reason is not None else KILLED)
+        raise exc
+    if actor.pending_exit is not NO_EXIT and actor.depth == 0 and exit_due(actor):
+        raise_exit(actor)
     return actor
+
+
+def exit_due(actor: Actor) -> bool:
+    """Whether the pending exit must be raised: it was not yet, or it was and
+    the thread is no longer handling it (it swallowed it)."""
+    exc = actor.exit_exc
+    if exc is None:
+        return True
+    if exc is _GONE:
+        return False
+    handled = sys.exc_info()[1]
+    for _ in range(64):  # (a bound: __context__ chains can loop)
+        if handled is None:
+            return True
+        if handled is exc:
+            return False
+        handled = handled.__context__
+    return False
+
+
+def interrupted(actor: Actor) -> Exit | None:
+    """``_interrupt``'s hook, in ``actor``'s thread at a line of its own code:
+    the exit to raise there, or ``None`` if it is inside the runtime."""
+    if actor.depth or actor.pending_exit is NO_EXIT:
+        return None
+    exc = actor.exit_exc = Exit(actor.pending_exit)  # now: a kill may have replaced it
+    return exc
+
+
+_interrupt.install(interrupted)
 
 
 def raise_exit(actor: Actor) -> NoReturn:
     """Raise the pending exit; an adopted thread's actor ends here."""
     reason = actor.pending_exit
-    actor.exit_raised = True
+    exc = actor.exit_exc = Exit(reason)
     if actor.adopted:
         actor.node.actor_ended(actor, reason)
         # Killed while inside the runtime, the killer left our fds to us.
         actor.mailbox.close()
         actor.mailbox.close_save_queue()
-    raise Exit(reason)
+    raise exc
 
 
 def enter() -> Actor:
-    """Start a runtime call: no asynchronous exit may land until ``leave``."""
+    """Start a runtime call: nothing is raised into the thread until ``leave``."""
     actor = current_actor()
     if actor.adopted:
-        if actor.pending_exit is not NO_EXIT and not actor.exit_raised:
-            raise_exit(actor)
         actor.depth += 1
         return actor
     try:
-        # ``with`` so that an exit injected just before, firing in here,
+        # ``with`` so that an exit the SetAsyncExc fallback raises in here
         # still releases the lock.
         with actor.exc_lock:
             actor.depth += 1
             if actor.injected:
                 actor.injected = False
-                clear_async_exc(actor.ident)  # type: ignore[arg-type]
+                _interrupt.disarm(actor)
     except BaseException:
         actor.depth -= 1
         raise
-    if actor.pending_exit is not NO_EXIT and actor.depth == 1 and not actor.exit_raised:
+    if actor.pending_exit is not NO_EXIT and actor.depth == 1 and exit_due(actor):
         actor.depth = 0
         raise_exit(actor)
     return actor
@@ -711,7 +757,7 @@ def leave(actor: Actor) -> None:
     """End a runtime call; an exit that came meanwhile is raised now."""
     actor.depth -= 1
     if actor.depth == 0:
-        if actor.pending_exit is not NO_EXIT and not actor.exit_raised:
+        if actor.pending_exit is not NO_EXIT and exit_due(actor):
             raise_exit(actor)
         if actor.dead:
             # Ended by another thread (shutdown) while we were in here: it
@@ -730,7 +776,7 @@ def shutdown_node(timeout: float | None) -> None:
             me.depth += 1
             if me.injected:
                 me.injected = False
-                clear_async_exc(threading.get_ident())
+                _interrupt.disarm(me)
     with _node_lock:
         node, _node = _node, None
     if node is not None:

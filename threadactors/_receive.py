@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Final
 from . import _wire
 from ._errors import KILLED, SHUTDOWN, Exit
 from ._log import logger
-from ._node import NO_EXIT, raise_exit
+from ._node import NO_EXIT, exit_due, raise_exit
 from ._patterns import Key, Matcher, message_key
 
 if TYPE_CHECKING:
@@ -109,11 +109,11 @@ def receive_in(
                     last_look = True
                     mailbox.fetch_now()
                     continue
-            actor.status = "waiting"
+            actor.waiting = True
             try:
                 got = mailbox.fetch(remaining)
             finally:
-                actor.status = "running"
+                actor.waiting = False
             if mailbox.limit and got:
                 # Other processes' senders cannot count our mailbox: we do.
                 actor.node.check_mailbox(actor)
@@ -150,7 +150,7 @@ def drop_replies(actor: Actor, tag: Any) -> None:
 
 def _check_exit(actor: Actor) -> None:
     mailbox = actor.mailbox
-    if actor.pending_exit is not NO_EXIT and not actor.exit_raised:
+    if actor.pending_exit is not NO_EXIT and exit_due(actor):
         if mailbox.closed and not actor.adopted:
             mailbox.close()
             mailbox.close_save_queue()
@@ -160,11 +160,11 @@ def _check_exit(actor: Actor) -> None:
         # to us (we were using them).
         mailbox.close()
         mailbox.close_save_queue()
-        actor.exit_raised = True
         reason = actor.exit_reason
         if reason is None:
             reason = SHUTDOWN if actor.adopted else KILLED
-        raise Exit(reason)
+        exc = actor.exit_exc = Exit(reason)
+        raise exc
 
 
 def purge_timer(actor: Actor, timer: int) -> None:
