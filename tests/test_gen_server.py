@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -372,3 +372,222 @@ def test_start_link_killed_in_init_leaves_no_exit_signal() -> None:
     assert info.value.reason == "killed"
     assert ta.receive(ta.ExitSignal, timeout=0.05, default=None) is None
     ta.trap_exit(False)
+
+
+class Finisher(ta.GenServer):
+    """``handle_call("stop_me")`` stops with a reply; ``terminate`` reports
+    to the caller and, if asked, fails."""
+
+    def init(self, observer: ta.Pid, fail: Any = None, trap: bool = False) -> None:
+        self.observer = observer
+        self.fail = fail
+        ta.trap_exit(trap)
+
+    def handle_call(self, request: Any, caller: ta.Caller) -> Any:
+        if request == "crash":
+            raise RuntimeError("handler crashed")
+        if request == "stop_me":
+            self.stop("asked")
+        return request
+
+    def terminate(self, reason: Any) -> None:
+        ta.send(self.observer, ("terminate", reason))
+        if isinstance(self.fail, BaseException):
+            raise self.fail
+        if self.fail is not None:
+            ta.exit(self.fail)
+
+
+def test_stop_with_reply_runs_terminate_before_the_reply() -> None:
+    me = ta.self()
+    pid = Finisher.start(me)
+    ref = ta.monitor(pid)
+    # The request as ta.call sends it: our mailbox then shows the order in
+    # which the server sent its two messages (one sender, one receiver).
+    tag = ta.make_ref()
+    ta.send(pid, ("$call", me, tag, "stop_me"))
+    first = ta.receive(timeout=5)
+    second = ta.receive(timeout=5)
+    assert (first, second) == (("terminate", "asked"), ("$reply", tag, "stop_me"))
+    assert down_of(ref) == "asked"
+    # So whoever holds the reply knows the cleanup is done.
+    pid = Finisher.start(me)
+    assert ta.call(pid, "stop_me") == "stop_me"
+    assert ta.receive(("terminate", ta.ANY), timeout=0) == ("terminate", "asked")
+
+
+def test_stop_with_reply_still_replies_when_terminate_raises() -> None:
+    me = ta.self()
+    pid = Finisher.start(me, ValueError("cleanup failed"))
+    ref = ta.monitor(pid)
+    assert ta.call(pid, "stop_me") == "stop_me"
+    assert ta.receive(("terminate", ta.ANY), timeout=0) == ("terminate", "asked")
+    reason = down_of(ref)
+    assert isinstance(reason, ValueError) and reason.args == ("cleanup failed",)
+
+
+def test_terminate_error_ends_the_server_with_it(logs: list[dict[str, Any]]) -> None:
+    me = ta.self()
+    pid = Finisher.start(me, ValueError("cleanup failed"))
+    ref = ta.monitor(pid)
+
+    def linked() -> None:
+        ta.trap_exit(True)
+        ta.link(pid)
+        ta.send(me, "linked")
+        ta.send(me, ("linked saw", ta.receive(ta.ExitSignal).reason))
+
+    ta.spawn(linked)
+    ta.receive("linked", timeout=5)
+    with pytest.raises(ta.CallError) as info:
+        ta.stop(pid, reason="bye")
+    assert isinstance(info.value.reason, ValueError)
+    assert ta.receive(("terminate", ta.ANY), timeout=0) == ("terminate", "bye")
+    assert isinstance(down_of(ref), ValueError)
+    _, seen = ta.receive(("linked saw", ta.ANY), timeout=5)
+    assert isinstance(seen, ValueError) and seen.args == ("cleanup failed",)
+    crashes = [e for e in logs if e["event"] == "crash_report"]
+    assert [e["error"] for e in crashes] == ["ValueError('cleanup failed')"]
+    assert crashes[0]["log_level"] == "error"
+
+
+def test_terminate_exit_reason_wins() -> None:
+    me = ta.self()
+    pid = Finisher.start(me, "from terminate")
+    ref = ta.monitor(pid)
+    with pytest.raises(ta.CallError) as info:
+        ta.stop(pid, reason="bye")
+    assert info.value.reason == "from terminate"
+    assert down_of(ref) == "from terminate"
+
+
+def test_terminate_error_wins_over_a_handler_crash() -> None:
+    me = ta.self()
+    pid = Finisher.start(me, ValueError("cleanup failed"))
+    ref = ta.monitor(pid)
+    with pytest.raises(ta.CallError) as info:
+        ta.call(pid, "crash")
+    assert isinstance(info.value.reason, ValueError)
+    _, seen = ta.receive(("terminate", ta.ANY), timeout=0)
+    assert isinstance(seen, RuntimeError)  # terminate was told of the crash
+    assert isinstance(down_of(ref), ValueError)
+
+
+def test_terminate_error_wins_over_the_parent_exit() -> None:
+    me = ta.self()
+
+    def parent() -> None:
+        ta.send(me, ("server", Finisher.start_link(me, ValueError("cleanup failed"), True)))
+        ta.receive("die")
+        ta.exit("parent gone")
+
+    p = ta.spawn(parent)
+    _, server = ta.receive(("server", ta.Pid), timeout=5)
+    ref = ta.monitor(server)
+    ta.send(p, "die")
+    assert ta.receive(("terminate", ta.ANY), timeout=5) == ("terminate", "parent gone")
+    reason = down_of(ref)
+    assert isinstance(reason, ValueError) and reason.args == ("cleanup failed",)
+
+
+def test_subclass_with_dunder_init_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"\binit\b"):
+
+        class Eager(ta.GenServer):
+            def __init__(self) -> None:
+                self.n = 0
+
+    class Base:
+        def __init__(self) -> None:
+            self.n = 0
+
+    with pytest.raises(TypeError, match=r"\binit\b"):
+
+        class Mixed(Base, ta.GenServer):
+            pass
+
+    class Sized(Protocol):
+        def size(self) -> int: ...
+
+    class Fine(ta.GenServer, Sized):  # typing's own __init__ is no setup
+        def init(self) -> None:
+            self.n = 3
+
+        def size(self) -> int:
+            return self.n
+
+        def handle_call(self, request: Any, caller: ta.Caller) -> Any:
+            return self.size()
+
+    pid = Fine.start()
+    assert ta.call(pid, "size") == 3
+    ta.stop(pid)
+
+
+def test_call_error_says_the_server_ended() -> None:
+    e = ta.CallError(RuntimeError("boom"))
+    assert str(e) == "the server ended during the call: RuntimeError('boom')"
+    assert isinstance(e.reason, RuntimeError)
+    assert str(ta.CallError("killed")) == "the server ended during the call: 'killed'"
+    selfish = ta.CallError("calling_self")
+    assert selfish.reason == "calling_self"
+    assert "deadlock" in str(selfish) and "itself" in str(selfish)
+    with pytest.raises(ta.CallError, match=r"^an actor called itself"):
+        ta.call(ta.self(), "x")
+    pid = Counter.start()
+    with pytest.raises(ta.CallError, match=r"^the server ended during the call: RuntimeError"):
+        ta.call(pid, "crash")
+
+
+class Careless(ta.GenServer):
+    def handle_call(self, request: Any, caller: ta.Caller) -> Any:
+        if request == "lock":
+            return threading.Lock()
+        if request == "lock and stop":
+            self.stop("done")
+            return threading.Lock()
+        return request
+
+
+def test_unpicklable_reply_is_call_error_and_the_server_goes_on(
+    logs: list[dict[str, Any]],
+) -> None:
+    pid = Careless.start()
+    with pytest.raises(ta.CallError) as info:
+        ta.call(pid, "lock")
+    kind, error = info.value.reason
+    assert kind == "reply_not_sent"
+    assert error.startswith("TypeError(") and "pickle" in error
+    assert str(info.value).startswith("the server could not send its reply: TypeError(")
+    assert ta.call(pid, "again") == "again"  # still serving
+    assert ta.receive(timeout=0, default=None) is None
+    assert [e["event"] for e in logs if e["event"] == "reply_not_sent"] == ["reply_not_sent"]
+    ref = ta.monitor(pid)
+    with pytest.raises(ta.CallError) as info:
+        ta.call(pid, "lock and stop")
+    assert info.value.reason[0] == "reply_not_sent"
+    assert down_of(ref) == "done"
+
+
+def test_unpicklable_reply_when_send_wraps_the_pickle_error(monkeypatch: Any) -> None:
+    # ta.send may raise the pickle error itself or a TypeError caused by it:
+    # the caller is told of the pickle error either way.
+    from threadactors import _api
+
+    real = _api.send
+
+    def wrapping_send(dest: Any, msg: Any) -> None:
+        try:
+            real(dest, msg)
+        except Exception as e:
+            raise TypeError("the message cannot be sent") from e
+
+    monkeypatch.setattr(_api, "send", wrapping_send)
+    pid = Careless.start()
+    with pytest.raises(ta.CallError) as info:
+        ta.call(pid, "lock")
+    kind, error = info.value.reason
+    assert kind == "reply_not_sent"
+    assert "cannot pickle" in error and "cannot be sent" not in error
+    assert ta.call(pid, "again") == "again"
+    ta.stop(pid)

@@ -79,9 +79,9 @@ def test_one_for_one_restarts_only_the_crashed() -> None:
     nothing_more()
     children = ta.Supervisor.which_children(sup)
     assert children == [
-        ("w1", pids["w1"], "worker"),
-        ("w2", new, "worker"),
         ("w3", pids["w3"], "worker"),
+        ("w2", new, "worker"),
+        ("w1", pids["w1"], "worker"),
     ]
     ta.stop(sup)
     assert stopped(3) == ["w3", "w2", "w1"]  # reverse order
@@ -385,3 +385,203 @@ def test_simple_one_for_one_failed_restart_is_retried_and_counts() -> None:
     finally:
         FAIL_STARTS.clear()
     stopped(2)
+
+
+def test_which_children_lists_in_reverse_start_order() -> None:
+    # What OTP 25 prints for one_for_one: the newest child first; a restart
+    # keeps the child's place.
+    sup, pids = start_sup("one_for_one")
+    assert [c[0] for c in ta.Supervisor.which_children(sup)] == ["w3", "w2", "w1"]
+    w4 = ta.Supervisor.start_child(sup, spec("w4"))
+    started(1)
+    crash(pids["w2"])
+    stopped(1)
+    [(_, w2)] = started(1)
+    assert ta.Supervisor.which_children(sup) == [
+        ("w4", w4, "worker"),
+        ("w3", pids["w3"], "worker"),
+        ("w2", w2, "worker"),
+        ("w1", pids["w1"], "worker"),
+    ]
+    ta.stop(sup)
+    assert stopped(4) == ["w4", "w3", "w2", "w1"]
+
+
+def test_which_children_of_simple_one_for_one_in_start_order() -> None:
+    # OTP 25 lists simple children by pid, i.e. in the order the running
+    # ones were started: a restarted child comes last.
+    sup = ta.Supervisor.start(
+        [ta.ChildSpec("worker", Worker.start_link)], strategy="simple_one_for_one", intensity=5
+    )
+    a, b, c = (ta.Supervisor.start_child(sup, wid) for wid in "abc")
+    started(3)
+    assert [p for _, p, _ in ta.Supervisor.which_children(sup)] == [a, b, c]
+    crash(a)
+    stopped(1)
+    [(_, a2)] = started(1)
+    assert ta.Supervisor.which_children(sup) == [
+        (None, b, "worker"),
+        (None, c, "worker"),
+        (None, a2, "worker"),
+    ]
+    ta.stop(sup)
+    stopped(3)
+
+
+LINK_NEXT_START: set[str] = set()
+
+
+def unlinked_start(wid: str, name: str | None = None) -> ta.Pid:
+    """A start that forgets the link (``GenServer.start``) unless told."""
+    if wid in LINK_NEXT_START:
+        return Worker.start_link(wid, name=name)
+    return Worker.start(wid, name=name)
+
+
+def refused_pid(info: pytest.ExceptionInfo[ta.StartError], *head: Any) -> ta.Pid:
+    """The pid in ``StartError((*head, ("not_linked", pid)))``, or in
+    ``StartError(("not_linked", pid))`` without ``head``."""
+    reason = info.value.reason
+    if head:
+        assert reason[: len(head)] == head and len(reason) == len(head) + 1
+        reason = reason[-1]
+    kind, pid = reason
+    assert kind == "not_linked" and isinstance(pid, ta.Pid)
+    assert not ta.is_alive(pid)  # killed: nothing runs unsupervised
+    return pid
+
+
+def test_start_link_refuses_an_unlinked_child() -> None:
+    ta.trap_exit(True)  # to see that no exit signal reaches us either
+    with pytest.raises(ta.StartError) as info:
+        ta.Supervisor.start_link(
+            [spec("w1"), ta.ChildSpec("u", unlinked_start, args=("u",), kwargs={"name": "u"})]
+        )
+    pid = refused_pid(info, "failed_to_start_child", "u")
+    [(w1, _), (u, u_pid)] = started(2)
+    assert (w1, u, u_pid) == ("w1", "u", pid)
+    assert stopped(1) == ["w1"]  # the started one is stopped; "u" was killed
+    assert ta.whereis("u") is None  # its name is free again
+    nothing_more()
+    assert ta.receive(ta.ExitSignal, timeout=0, default=None) is None
+    ta.trap_exit(False)
+
+
+def test_start_child_and_restart_child_refuse_an_unlinked_child() -> None:
+    sup = ta.Supervisor.start([], strategy="one_for_one")
+    with pytest.raises(ta.StartError) as info:
+        ta.Supervisor.start_child(sup, ta.ChildSpec("u", unlinked_start, args=("u",)))
+    refused_pid(info)
+    started(1)
+    assert ta.Supervisor.which_children(sup) == []
+    LINK_NEXT_START.add("u")
+    try:
+        ta.Supervisor.start_child(sup, ta.ChildSpec("u", unlinked_start, args=("u",)))
+    finally:
+        LINK_NEXT_START.clear()
+    started(1)
+    ta.Supervisor.terminate_child(sup, "u")
+    assert stopped(1) == ["u"]
+    with pytest.raises(ta.StartError) as info:
+        ta.Supervisor.restart_child(sup, "u")  # this time it forgets the link
+    refused_pid(info)
+    started(1)
+    assert ta.Supervisor.which_children(sup) == [("u", None, "worker")]
+    simple = ta.Supervisor.start([ta.ChildSpec("u", unlinked_start)], strategy="simple_one_for_one")
+    with pytest.raises(ta.StartError) as info:
+        ta.Supervisor.start_child(simple, "s")
+    refused_pid(info)
+    started(1)
+    assert ta.Supervisor.which_children(simple) == []
+    ta.stop(simple)
+    ta.stop(sup)
+    nothing_more()
+
+
+def test_an_unlinked_restart_is_a_failed_restart() -> None:
+    me = ta.self()
+    LINK_NEXT_START.add("u")
+    try:
+        sup = ta.Supervisor.start([ta.ChildSpec("u", unlinked_start, args=("u",))], intensity=2)
+    finally:
+        LINK_NEXT_START.clear()
+    ref = ta.monitor(sup)
+    [(_, pid)] = started(1)
+    crash(pid)
+    stopped(1)
+    # A refused restart is retried, and each try counts: with intensity 2
+    # the third restart event (the second retry) is not made.
+    assert len(started(2)) == 2
+    assert down_of(ref) == "shutdown"
+    nothing_more()
+    assert [p for p in ta.processes() if p != me] == []  # the refused ones too
+
+
+CRASHED: list[ta.Pid] = []
+
+
+def self_linking(parent: ta.Pid, then: str) -> None:
+    """Links itself to ``parent`` (the supervisor), says so, then ``then``."""
+    ta.link(parent)
+    ta.send(parent, ("self-linked", ta.self()))
+    if then == "return":
+        return
+    ta.send("observer", ("up", ta.self()))
+    if then == "crash once" and not CRASHED:
+        CRASHED.append(ta.self())
+        raise RuntimeError("once")
+    ta.receive("never")
+
+
+def no_link(parent: ta.Pid, then: str) -> None:
+    """Ends at once, linked to nobody."""
+
+
+def start_self_linking(then: str, link: bool = True, wait_end: bool = False) -> ta.Pid:
+    """A start whose child makes the link itself before start returns; with
+    ``wait_end``, start returns only once the child has ended."""
+    pid, ref = ta.spawn_monitor(self_linking if link else no_link, ta.self(), then)
+    if link:
+        ta.receive(("self-linked", pid))
+    if wait_end:
+        ta.receive(lambda m: isinstance(m, ta.Down) and m.ref == ref)
+    else:
+        ta.demonitor(ref, flush=True)
+    return pid
+
+
+def test_a_child_that_links_itself_is_supervised() -> None:
+    CRASHED.clear()
+    sup = ta.Supervisor.start([ta.ChildSpec("s", start_self_linking, args=("crash once",))])
+    _, first = ta.receive(("up", ta.Pid), timeout=5)
+    # Its crash reached the supervisor through the link: it was restarted.
+    _, second = ta.receive(("up", ta.Pid), timeout=5)
+    assert second != first
+    assert ta.Supervisor.which_children(sup) == [("s", second, "worker")]
+    ta.stop(sup)
+
+
+def spawn_link_and_wait() -> ta.Pid:
+    """``spawn_link`` of a child that ends at once; returns once it has."""
+    pid, ref = ta.spawn_opt(int, link=True, monitor=True)
+    ta.receive(lambda m: isinstance(m, ta.Down) and m.ref == ref)
+    return pid  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("start", "args"),
+    [(start_self_linking, ("return", True, True)), (spawn_link_and_wait, ())],
+    ids=["linked itself", "spawn_link"],
+)
+def test_a_linked_child_already_dead_is_a_child_that_ended(start: Any, args: Any) -> None:
+    # Its exit signal is already in the supervisor's mailbox when start
+    # returns, so it is handled before our call: transient, normal, done.
+    sup = ta.Supervisor.start([ta.ChildSpec("d", start, args=args, restart="transient")])
+    assert ta.Supervisor.which_children(sup) == [("d", None, "worker")]
+    ta.stop(sup)
+
+
+def test_an_unlinked_child_already_dead_is_refused() -> None:
+    with pytest.raises(ta.StartError) as info:
+        ta.Supervisor.start([ta.ChildSpec("d", start_self_linking, args=("x", False, True))])
+    refused_pid(info, "failed_to_start_child", "d")

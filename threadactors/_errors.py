@@ -58,7 +58,27 @@ class StartError(_ReasonError):
 
 @final
 class CallError(_ReasonError):
-    """A ``call`` failed because the server ended; ``.reason`` is its reason."""
+    """A ``call`` failed because the server ended; ``.reason`` is its reason.
+
+    Also ``CallError("calling_self")`` for a call to oneself, and
+    ``CallError(("reply_not_sent", repr_of_error))`` when the server's
+    reply could not be sent (it goes on serving).
+    """
+
+    def __str__(self) -> str:
+        reason = self.reason
+        # Compared by type first: a reason may be any object, even one whose
+        # == raises or does not return a bool.
+        if reason.__class__ is str and reason == "calling_self":
+            return "an actor called itself: the call would deadlock (calling_self)"
+        if (
+            reason.__class__ is tuple
+            and len(reason) == 2
+            and reason[0].__class__ is str
+            and reason[0] == "reply_not_sent"
+        ):
+            return f"the server could not send its reply: {reason[1]}"
+        return f"the server ended during the call: {reason!r}"
 
 
 @final

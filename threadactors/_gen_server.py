@@ -2,7 +2,8 @@
 
 Protocol, all tuples with a ``$``-string head so a receive for them stays
 cheap: ``("$call", pid, tag, request)``, ``("$cast", msg)``,
-``("$stop", pid, tag, reason)``, and the reply ``("$reply", tag, value)``.
+``("$stop", pid, tag, reason)``, and the reply ``("$reply", tag, value)``
+(``value`` a ``_ReplyNotSent`` when the real one could not be sent).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import time
-from typing import Any, Final, TypeVar, final
+from typing import Any, Final, NoReturn, TypeVar, final
 
 from . import _api as ta
 from ._errors import NOPROC, CallError, Exit, NoProc, StartError, Timeout
@@ -44,6 +45,19 @@ _CAST: Final = "$cast"
 _STOP: Final = "$stop"
 _INIT: Final = "$init"
 _NOT_STOPPING: Final = object()
+
+
+@final
+class _ReplyNotSent:
+    """Sent in place of a reply that could not be sent (``error``: why)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+    def __reduce__(self) -> tuple[type[_ReplyNotSent], tuple[str]]:
+        return (_ReplyNotSent, (self.error,))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,6 +181,8 @@ def call(server: Pid | str, request: Any, timeout: float | None = 5.0) -> Any:
     # node's) comes only through the monitor.
     kind, value = _await(pid, lambda tag: (_CALL, me, tag, request), timeout, watch_first=remote)
     if kind == "reply":
+        if value.__class__ is _ReplyNotSent:
+            raise CallError(("reply_not_sent", value.error))
         return value
     if value == NOPROC:
         raise NoProc(f"{server!r} is not alive")
@@ -209,11 +225,34 @@ class GenServer:
 
     ``start``/``start_link`` run ``init`` in the new actor and return its pid
     once ``init`` has returned; an exception in ``init`` raises
-    ``StartError`` here (nothing stays registered).
+    ``StartError`` here (nothing stays registered). A subclass sets itself up
+    in ``init``, never in ``__init__`` (refused: it would not run).
     """
 
     _parent: Pid | None = None
     _stop_reason: Any = _NOT_STOPPING
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The server is made with __new__ in its own actor, so an __init__
+        # would be skipped silently and its state missing at the first call.
+        # (typing gives Protocol classes a placeholder __init__: harmless.)
+        owner = next(
+            (
+                k
+                for k in cls.__mro__
+                if k is not object
+                and "__init__" in vars(k)
+                and getattr(vars(k)["__init__"], "__module__", None) != "typing"
+            ),
+            None,
+        )
+        if owner is not None:
+            raise TypeError(
+                f"{cls.__qualname__}: a GenServer does its setup in init(self, ...), which"
+                f" runs in the server with start()'s arguments; __init__ (defined by"
+                f" {owner.__qualname__}) would never run"
+            )
 
     # -- starting ------------------------------------------------------------
 
@@ -286,13 +325,15 @@ class GenServer:
     # -- inside a handler --------------------------------------------------------
 
     def stop(self, reason: Any = "normal") -> None:
-        """End the server after the current handler (a call still gets its reply)."""
+        """End the server after the current handler: ``terminate(reason)``
+        runs, then a call's reply (if any) is sent, then the server ends."""
         self._stop_reason = reason
 
     # -- the loop ------------------------------------------------------------------
 
     def _loop(self) -> None:
         receive = ta.receive
+        send = ta.send
         while True:
             msg = receive()
             if msg.__class__ is tuple and len(msg) >= 2 and msg[0].__class__ is str:
@@ -300,8 +341,14 @@ class GenServer:
                 if head == _CALL and len(msg) == 4:
                     caller = Caller(msg[1], msg[2])
                     result = self._handle(self.handle_call, msg[3], caller)
+                    if self._stop_reason is not _NOT_STOPPING:
+                        self._stop_then_reply(caller, result)
                     if result is not NOREPLY:
-                        self._handle(ta.send, msg[1], (REPLY, msg[2], result))
+                        # Pickled once, here; only a failure costs more.
+                        try:
+                            send(msg[1], (REPLY, msg[2], result))
+                        except Exception as e:
+                            self._reply_failed(caller, e)
                 elif head == _CAST and len(msg) == 2:
                     self._handle(self.handle_cast, msg[1])
                 elif head == _STOP and len(msg) == 4:
@@ -321,19 +368,40 @@ class GenServer:
         except BaseException as e:
             if isinstance(e, Exit) and current_actor().pending_exit is not NO_EXIT:
                 raise  # an exit signal: no terminate (SPEC §6)
-            reason = e.reason if isinstance(e, Exit) else e
-            self._run_terminate(reason)
+            # If terminate raises, its error ends the server instead (OTP).
+            self.terminate(e.reason if isinstance(e, Exit) else e)
             raise
 
-    def _finish(self, reason: Any) -> None:
-        self._run_terminate(reason)
+    def _finish(self, reason: Any) -> NoReturn:
+        # An exception from terminate ends the server with that exception
+        # (a crash, logged as one), as gen_server does.
+        self.terminate(reason)
         raise Exit(reason)
 
-    def _run_terminate(self, reason: Any) -> None:
+    def _stop_then_reply(self, caller: Caller, result: Any) -> NoReturn:
+        """OTP's ``{stop, Reason, Reply, State}``: terminate first, then the
+        reply (even if terminate raised), so the reply means "cleaned up"."""
         try:
-            self.terminate(reason)
-        except Exception:
-            logger.exception("terminate_failed", server=type(self).__name__)
+            self._finish(self._stop_reason)
+        finally:
+            if result is not NOREPLY:
+                try:
+                    ta.send(caller.pid, (REPLY, caller.tag, result))
+                except Exception as e:
+                    self._reply_failed(caller, e)
+
+    def _reply_failed(self, caller: Caller, error: Exception) -> None:
+        """Tell the caller its reply could not be sent (it gets a
+        ``CallError``); the server goes on."""
+        # ta.send raises the pickle error itself, or a TypeError caused by it.
+        cause = error.__cause__ if error.__cause__ is not None else error
+        logger.error(
+            "reply_not_sent",
+            server=type(self).__name__,
+            caller=repr(caller.pid),
+            error=repr(cause),
+        )
+        ta.send(caller.pid, (REPLY, caller.tag, _ReplyNotSent(repr(cause))))
 
 
 def _serve(  # noqa: PLR0917

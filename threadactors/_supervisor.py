@@ -31,9 +31,13 @@ class ChildSpec:
 
     ``start(*args, **kwargs)`` must start the child linked to the caller (the
     supervisor) and return its pid, as ``GenServer.start_link`` and
-    ``spawn_link`` do. ``shutdown``: seconds to wait after exit signal
-    ``shutdown`` before ``kill``, ``"brutal_kill"`` or ``"infinity"``; by
-    default 5.0 for a worker and ``"infinity"`` for a supervisor.
+    ``spawn_link`` do (or the child links itself before ``start`` returns).
+    A pid that is not linked is refused, ``StartError(("not_linked", pid))``,
+    and killed: nothing the supervisor started runs unsupervised. A linked
+    pid that has already ended is accepted; its end is handled as any
+    child's. ``shutdown``: seconds to wait after exit signal ``shutdown``
+    before ``kill``, ``"brutal_kill"`` or ``"infinity"``; by default 5.0 for
+    a worker and ``"infinity"`` for a supervisor.
     """
 
     id: Any
@@ -130,7 +134,10 @@ class Supervisor(GenServer):
 
     @staticmethod
     def which_children(sup: Pid | str) -> list[tuple[Any, Pid | None, str]]:
-        """``(id, pid or None, type)`` of each child, in start order."""
+        """``(id, pid or None, type)`` of each child, in OTP's order: the
+        newest child first (reverse start order; a restarted child keeps its
+        place). ``simple_one_for_one`` (id ``None``): in the order the running
+        children were started, so a restarted child comes last."""
         result: list[tuple[Any, Pid | None, str]] = _answer(
             call(sup, ("$which_children",), timeout=None)
         )
@@ -213,9 +220,9 @@ class Supervisor(GenServer):
     def _manage(self, request: Any) -> Any:
         op = request[0]
         if op == "$which_children":
-            return [
-                (c.spec.id if not self._simple else None, c.pid, c.spec.type) for c in self.children
-            ]
+            if self._simple:
+                return [(None, c.pid, c.spec.type) for c in self.children]
+            return [(c.spec.id, c.pid, c.spec.type) for c in reversed(self.children)]
         if op == "$count_children":
             active = [c for c in self.children if c.pid is not None]
             return {
@@ -292,7 +299,21 @@ class Supervisor(GenServer):
             raise StartError(portable(e)) from e
         if not isinstance(pid, Pid):
             raise StartError(("bad_start_return", repr(pid)))
+        if not _linked_to_me(pid):
+            # Started on our behalf but beyond our reach: a crash of it would
+            # go unnoticed, and it may hold a name a retry needs. Killed, not
+            # shut down: unlinked, it would not take our shutdown as its
+            # parent's (a trapping GenServer) and stall us for its timeout.
+            if pid != ta.self():
+                ref = ta.monitor(pid)
+                ta.exit(pid, "kill")
+                _down(ref, None)
+            raise StartError(("not_linked", pid))
         child.pid = pid
+        if self._simple and self.children[-1] is not child:
+            # Listed in the order the running children started (as OTP).
+            self.children.remove(child)
+            self.children.append(child)
         logger.info("child_started", supervisor=repr(ta.self()), child=repr(spec.id), pid=repr(pid))
         return pid
 
@@ -383,6 +404,34 @@ class Supervisor(GenServer):
                 # escalates to the supervisor's end (SUP-9).
                 ta.send(ta.self(), ("$try_again", c.token))
                 return
+
+
+def _linked_to_me(pid: Pid) -> bool:
+    """Whether ``pid`` is linked to the calling supervisor, or was until it ended."""
+    me = ta.self()
+    if pid in ta.info(me)["links"]:  # type: ignore[index]
+        return True  # we made the link (spawn_link, start_link)
+    if pid.os_pid == me.os_pid:
+        # A link the child made is in its own view at once, in ours only
+        # once the monitor thread has handled it.
+        child = ta.info(pid)
+        if child is not None:
+            return me in child["links"]
+        # Ended. The monitor thread handles the child's link and end in
+        # order, and sends us its exit signal (if linked) before the Down
+        # of a monitor taken now: so once that Down is here, so is it.
+        _down(ta.monitor(pid), None)
+    # (Another node's child: a link it made before telling us its pid is in
+    # our view by then, SPEC §8.) A link that fired left its exit signal.
+    seen = False
+
+    def peek(m: Any) -> bool:
+        nonlocal seen
+        seen = seen or (m.__class__ is ExitSignal and m.pid == pid)
+        return False  # left where it is, handled as any child's end
+
+    ta.receive(peek, timeout=0, default=None)
+    return seen
 
 
 def _down(ref: Any, timeout: float | None) -> bool:
