@@ -59,5 +59,11 @@ def _describe(fd: int) -> str:
 @pytest.fixture
 def logs() -> Iterator[list[dict[str, Any]]]:
     """structlog events emitted during the test (from any thread)."""
+    configured = structlog.is_configured()
     with structlog.testing.capture_logs() as captured:
         yield captured
+    if not configured:
+        # capture_logs leaves structlog "configured" with its defaults (a
+        # printer on stdout): unconfigured again, the library's events go
+        # to the stdlib logger, as in a program that never touched structlog.
+        structlog.reset_defaults()

@@ -149,3 +149,58 @@ def start_blasters(parent: str, count: int, senders: int) -> list[subprocess.Pop
         )
         for i in range(senders)
     ]
+
+
+LINKERS = r"""
+import logging, os, signal, sys
+import structlog
+structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+import threadactors as ta
+from tests import node_helpers as h
+
+name, parent, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ta.start(name)
+sink = h.remote_whereis(parent, "sink")
+me = ta.self()
+print("up", flush=True)
+assert sys.stdin.readline() == "go\n"
+
+
+def linker(i):
+    ta.link(sink)
+    ta.send(sink, ("hello", i, ta.self()))
+    ta.send(me, "sent")
+    ta.receive("never")
+
+
+for i in range(count):
+    ta.spawn(linker, i)
+for _ in range(count):
+    ta.receive("sent", timeout=30)
+os.kill(os.getpid(), signal.SIGKILL)  # at once: no time for anything in flight
+"""
+
+
+def start_linkers(parent: str, index: int, count: int) -> subprocess.Popen[str]:
+    """A node whose ``count`` actors each link to ``("sink", parent)``, then
+    send it ``("hello", i, pid)``; then its process is SIGKILLed."""
+    return subprocess.Popen(
+        [sys.executable, "-c", LINKERS, unique(f"linkers{index}"), parent, str(count)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def signals_then_messages(to: ta.Pid, count: int) -> None:
+    """After a ``"go"``: ``exit(to, ("signal", i))`` then ``send(to, ("message", i))``,
+    ``count`` times."""
+    ta.receive("go")
+    for i in range(count):
+        ta.exit(to, ("signal", i))
+        ta.send(to, ("message", i))
+
+
+async def coroutine_function() -> None:
+    pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import threading
@@ -46,6 +47,35 @@ def test_spawn_opt_args_kwargs() -> None:
 def test_spawn_misuse_is_type_error(call: Any) -> None:
     with pytest.raises(TypeError):
         call()
+
+
+async def _coroutine_function() -> None:
+    pass
+
+
+class _AsyncCallable:
+    async def __call__(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "fn", [_coroutine_function, functools.partial(_coroutine_function), _AsyncCallable()]
+)
+def test_spawn_refuses_a_coroutine_function(fn: Any) -> None:
+    before = ta.processes()
+    for spawn in (ta.spawn, ta.spawn_link, ta.spawn_monitor, ta.spawn_opt):
+        with pytest.raises(TypeError, match="coroutine function"):
+            spawn(fn)
+    assert ta.processes() == before
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, None, "false"])
+def test_trap_exit_takes_a_bool(flag: Any) -> None:
+    with pytest.raises(TypeError, match="trap_exit"):
+        ta.trap_exit(flag)
+    with pytest.raises(TypeError, match="trap_exit"):
+        ta.spawn_opt(echo, trap_exit=flag)
+    assert ta.trap_exit(False) is False  # unchanged
 
 
 def test_pid_is_immutable_hashable_ordered_picklable() -> None:

@@ -168,6 +168,27 @@ def test_call_errors() -> None:
     ta.stop(s)
 
 
+def test_call_to_a_server_that_is_exiting_gives_its_reason() -> None:
+    # Not alive (is_alive is False) but not gone: OTP's call waits for its
+    # end and reports the real reason, not noproc.
+    me = ta.self()
+
+    def slow_cleanup() -> None:
+        try:
+            ta.receive("never")
+        finally:
+            ta.send(me, "cleaning")
+            ta.receive()  # the call's request: then it ends
+
+    pid = ta.spawn(slow_cleanup)
+    ta.exit(pid, "shutdown")
+    assert ta.receive("cleaning", timeout=10) == "cleaning"
+    assert not ta.is_alive(pid)
+    with pytest.raises(ta.CallError) as info:
+        ta.call(pid, "hello", timeout=10)
+    assert info.value.reason == "shutdown"
+
+
 def test_call_timeout_leaves_nothing_in_mailbox() -> None:
     pid = Counter.start()
     gate = ta.make_ref()

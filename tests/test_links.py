@@ -573,7 +573,7 @@ def test_misuse() -> None:
     with pytest.raises(TypeError):
         ta.link("x")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        ta.monitor("x")  # type: ignore[arg-type]
+        ta.monitor(42)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         ta.demonitor("x")  # type: ignore[arg-type]
     with pytest.raises(TypeError):

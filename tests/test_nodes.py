@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import threading
 import time
 import types
 from collections.abc import Iterator
@@ -113,10 +115,63 @@ def test_a_remote_actor_linked_to_ours_dies_with_it(child: h.ChildNode) -> None:
     ref = ta.monitor(remote)
     local = ta.spawn(_linker, remote, ta.self())
     assert ta.receive("linked", timeout=10) == "linked"
-    # The link request went to our monitor thread before "linked" was sent,
-    # and our monitor thread forwards requests to the other node in order.
+    # The link request left before "linked" was sent; our end's signal
+    # follows it to the other node (one queue per node when they wait).
     ta.exit(local, "kill")
     assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, remote, "killed")
+
+
+def test_link_message_sigkill_never_loses_the_exit_signal(here: str) -> None:
+    # Each of a node's actors links to us, then sends us a message; then its
+    # process is SIGKILLed. The link went first, so a message that arrived
+    # proves the link was in place: its ``noconnection`` must follow, every
+    # time (SPEC §8). (What was still in flight may be lost, as on the BEAM.)
+    ta.trap_exit(True)
+    ta.register("sink", ta.self())
+    ta.spawn_opt(h.directory, name="directory")
+    nodes, count, heard = 8, 25, 0
+    for index in range(nodes):
+        proc = h.start_linkers(here, index, count)
+        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdout.readline() == "up\n"
+        ta.monitor_node(h.unique(f"linkers{index}"))
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        said: set[ta.Pid] = set()
+        ended: set[ta.Pid] = set()
+        while True:
+            got = ta.receive(timeout=30)
+            if isinstance(got, ta.NodeDown):
+                break
+            if isinstance(got, ta.ExitSignal):
+                assert got.reason == "noconnection", got
+                ended.add(got.pid)
+            else:
+                assert got[0] == "hello" and got[2] not in ended, (got, index)
+                said.add(got[2])
+        assert said <= ended, (index, said - ended)
+        assert ta.receive(timeout=0, default=None) is None
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+        proc.stdin.close()
+        proc.stdout.close()
+        heard += len(said)
+    assert heard > 0
+
+
+def test_exit_signals_and_messages_from_another_node_arrive_in_order(
+    child: h.ChildNode,
+) -> None:
+    ta.trap_exit(True)
+    count = 500
+    pid = ta.spawn_on(child.name, h.signals_then_messages, ta.self(), count)
+    ref = ta.monitor(pid)
+    ta.send(pid, "go")
+    got = [ta.receive(timeout=30) for _ in range(2 * count)]
+    expected: list[object] = []
+    for i in range(count):
+        expected += [ta.ExitSignal(pid, ("signal", i)), ("message", i)]
+    assert got == expected
+    assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, pid, "normal")
 
 
 def test_sigkill_of_a_node_fires_links_and_monitors_with_noconnection(
@@ -187,6 +242,49 @@ def test_ps_lists_two_live_nodes_with_their_registered_actors(
     assert any(" parent_echo " in line and "tests.helpers.echo" in line for line in mine), out
     assert any(" echo " in line and "waiting" in line for line in theirs), out
     assert any(" counter " in line for line in theirs), out
+
+
+def test_monitor_a_name_on_another_node(child: h.ChildNode) -> None:
+    name = ("echo", child.name)
+    ref = ta.monitor(name)
+    echo = h.remote_whereis(child.name, "echo")
+    check = ta.monitor(echo)
+    ta.send(name, "stop")
+    downs = {ta.receive(ta.Down, timeout=10) for _ in range(2)}
+    assert downs == {ta.Down(ref, name, "normal"), ta.Down(check, echo, "normal")}
+    # Looked up there, once: not registered (now) is noproc.
+    ref = ta.monitor(name)
+    assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, name, "noproc")
+
+
+def test_monitor_a_name_on_a_node_that_dies_or_is_not_up(child: h.ChildNode) -> None:
+    name = ("counter", child.name)
+    ref = ta.monitor(name)
+    demonitored = ta.monitor(name)
+    ta.demonitor(demonitored)
+    # A round trip behind the monitors: they are in place there.
+    assert ta.call(h.remote_whereis(child.name, "counter"), 1) == 1
+    child.kill()
+    assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, name, "noconnection")
+    nowhere = ("counter", h.unique("no-such-node"))
+    ref = ta.monitor(nowhere)
+    assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, nowhere, "noconnection")
+    assert ta.receive(timeout=0, default=None) is None
+
+
+def test_monitor_a_name_of_our_own_node_as_a_tuple(here: str) -> None:
+    pid = ta.spawn_opt(h.echo, name="mine")
+    ref = ta.monitor(("mine", here))
+    ta.send(pid, "stop")
+    assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, ("mine", here), "normal")
+
+
+def test_spawn_on_refuses_what_it_cannot_send(child: h.ChildNode) -> None:
+    with pytest.raises(TypeError, match="copied by pickling") as info:
+        ta.spawn_on(child.name, h.echo, threading.Lock())
+    assert info.value.__cause__ is not None
+    with pytest.raises(TypeError, match="coroutine function"):
+        ta.spawn_on(child.name, h.coroutine_function)
 
 
 def test_exit_signals_to_another_node(child: h.ChildNode) -> None:
@@ -283,6 +381,7 @@ def test_an_unnamed_node_refuses_what_needs_answers_from_other_nodes() -> None:
             lambda: ta.spawn_on(other.name, h.echo),
             lambda: ta.link(remote),
             lambda: ta.monitor(remote),
+            lambda: ta.monitor(("echo", other.name)),
             lambda: ta.monitor_node(other.name),
         ):
             with pytest.raises(ta.ActorError, match=r"ta.start\(name\) first"):

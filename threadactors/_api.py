@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn, overload
 
 from . import _affinity, _remote, _wire
-from ._errors import NOPROC, ActorError, Exit, NoProc, SpawnError, Timeout
+from ._errors import NOCONNECTION, NOPROC, ActorError, Exit, NoProc, SpawnError, Timeout
 from ._mailbox import deliver as _deliver
 from ._monitor import SPAWNED
 from ._node import (
@@ -89,14 +90,15 @@ def spawn_opt(
     ``max_mailbox``: when more than this many messages wait for the actor,
     it is killed with reason ``"mailbox_overflow"`` (``None``: unbounded).
     """
-    if not callable(fn):
-        raise TypeError(f"spawn needs a callable, not {fn!r}")
+    _need_plain_callable(fn, "spawn")
     if not isinstance(args, tuple):
         raise TypeError(f"args must be a tuple, not {type(args).__name__}")
     if kwargs is not None and not isinstance(kwargs, dict):
         raise TypeError(f"kwargs must be a dict, not {type(kwargs).__name__}")
-    if name is not None and not isinstance(name, str):
-        raise TypeError(f"a name is a str, not {type(name).__name__}")
+    if name is not None:
+        _check_name(name)
+    if not isinstance(trap_exit, bool):
+        raise TypeError(f"trap_exit is a bool, not {trap_exit!r}")
     if max_mailbox is not None:
         if isinstance(max_mailbox, bool) or not isinstance(max_mailbox, int):
             raise TypeError(f"max_mailbox must be an int or None, not {max_mailbox!r}")
@@ -110,7 +112,7 @@ def spawn_opt(
             args,
             kwargs or {},
             name=name,
-            trap_exit=bool(trap_exit),
+            trap_exit=trap_exit,
             link=bool(link),
             monitor=bool(monitor),
             max_mailbox=max_mailbox or 0,
@@ -164,8 +166,7 @@ def _send_named_remote(actor: Any, dest: tuple[Any, ...], msg: Any) -> None:
     key = _remote.list_nodes().get(node_name)
     if key is None:
         return  # no such node: dropped, as Erlang drops it
-    frame = _wire.encode_control(("rsend", name, _encode(msg)))
-    node.send_remote(actor.mailbox, _remote.node_pid(key), frame)
+    node.to_node(actor.mailbox, key, _wire.encode_control(("rsend", name, _encode(msg))))
 
 
 def receive(*patterns: Any, timeout: float | None = None, default: Any = NO_DEFAULT) -> Any:
@@ -216,20 +217,21 @@ def exit(*args: Any) -> None:  # noqa: A001 - Erlang's name, by design
         if target is not None:
             node.exit_signal(actor.pid, target, reason, actor.mailbox.sock, actor.mailbox)
         elif node.is_remote(pid):
-            # Through our monitor thread, as links and monitors go: it stays
-            # behind a monitor or link this actor asked for before.
-            node.monitor.request("signal_out", pid, actor.pid, _wire.wrap(portable(reason)))
+            # The way its messages go: behind what it sent there before.
+            _tell_node(actor, pid, ("rsignal", pid, actor.pid, _wire.wrap(portable(reason))))
     finally:
         leave(actor)
 
 
 def trap_exit(flag: bool) -> bool:
     """Set whether exit signals become ``ExitSignal`` messages; returns the old flag."""
+    if not isinstance(flag, bool):
+        raise TypeError(f"trap_exit takes True or False, not {flag!r}")
     actor = enter()
     try:
         with actor.exc_lock:
             previous = actor.trap_exit
-            actor.trap_exit = bool(flag)
+            actor.trap_exit = flag
         return previous
     finally:
         leave(actor)
@@ -248,7 +250,8 @@ def link(pid: Pid) -> None:
         if pid == actor.pid:
             return
         node = actor.node
-        if node.is_remote(pid):
+        remote = node.is_remote(pid)
+        if remote:
             _need_name(node, "link")
         elif pid not in node.actors:
             if not actor.trap_exit:
@@ -259,6 +262,10 @@ def link(pid: Pid) -> None:
             if pid in actor.links:
                 return
             actor.links.add(pid)
+        if remote:
+            # Told by us, the way our messages go there: linked before any
+            # later message of ours arrives (SPEC §8).
+            _tell_node(actor, pid, ("rlink", actor.pid, pid))
         node.monitor.request("link", actor.pid, pid)
     finally:
         leave(actor)
@@ -274,25 +281,71 @@ def unlink(pid: Pid) -> None:
             if pid not in actor.links:
                 return
             actor.links.discard(pid)
+        if actor.node.is_remote(pid):
+            _tell_node(actor, pid, ("runlink", actor.pid, pid))
         actor.node.monitor.request("unlink", actor.pid, pid)
     finally:
         leave(actor)
 
 
-def monitor(pid: Pid) -> Ref:
-    """Monitor ``pid``: a ``Down(ref, pid, reason)`` message when it ends
-    (at once, with ``"noproc"``, if it is not alive)."""
-    if not isinstance(pid, Pid):
-        raise TypeError(f"monitor takes a Pid, not {type(pid).__name__}")
+def monitor(target: Pid | str | tuple[str, str]) -> Ref:
+    """Monitor ``target``: a ``Down(ref, target, reason)`` message when it ends
+    (at once, with ``"noproc"``, if it is not alive).
+
+    ``target`` is a pid, a registered name, or ``(name, node)``: a name is
+    looked up once, now, and the ``Down`` carries the name (or the tuple)
+    in place of the pid; ``"noproc"`` if it is not registered, and
+    ``"noconnection"`` if ``node`` is not up (SPEC §8).
+    """
+    where: str | None = None
+    if isinstance(target, Pid):
+        name = ""
+    elif isinstance(target, str):
+        name = target
+    elif (
+        isinstance(target, tuple)
+        and len(target) == 2
+        and isinstance(target[0], str)
+        and isinstance(target[1], str)
+    ):
+        name, where = target
+    else:
+        raise TypeError(
+            f"monitor takes a Pid, a name or a (name, node) tuple, not {type(target).__name__}"
+        )
     actor = enter()
     try:
         node = actor.node
-        if node.is_remote(pid):
-            _need_name(node, "monitor")
         ref = node.make_ref()
-        with actor.exc_lock:
-            actor.monitors[ref] = pid
-        node.monitor.request("monitor", actor.pid, pid, ref)
+        if isinstance(target, Pid):
+            remote = node.is_remote(target)
+            if remote:
+                _need_name(node, "monitor")
+            _monitor_pid(actor, target, ref, remote)
+        elif where is None or where == node.name:
+            pid = node.registry.whereis(name)
+            if pid is None:
+                node.deliver(actor, actor.pid, _encode(Down(ref, target, NOPROC)))
+            else:
+                with actor.exc_lock:
+                    actor.monitor_names[ref] = target
+                # ``recent``: the real reason if it ends before the request
+                # is served, as the BEAM's lookup and monitor are one step.
+                _monitor_pid(actor, pid, ref, False, recent=True)
+        else:
+            _need_name(node, "monitor")
+            key = _remote.list_nodes().get(where)
+            if key is None:
+                node.deliver(actor, actor.pid, _encode(Down(ref, target, NOCONNECTION)))
+            else:
+                # Looked up there; its monitor thread stands for the target
+                # here (its node going down fires it, demonitor goes there).
+                there = _remote.node_pid(key)
+                with actor.exc_lock:
+                    actor.monitors[ref] = there
+                    actor.monitor_names[ref] = target
+                _tell_node(actor, there, ("rmonitor_name", actor.pid, name, ref))
+                node.monitor.request("monitor", actor.pid, there, ref)
         return ref
     finally:
         leave(actor)
@@ -310,7 +363,10 @@ def demonitor(ref: Ref, flush: bool = False) -> None:
     try:
         with actor.exc_lock:
             target = actor.monitors.pop(ref, None)
+            actor.monitor_names.pop(ref, None)
         if target is not None:
+            if actor.node.is_remote(target):
+                _tell_node(actor, target, ("rdemonitor", actor.pid, ref))
             actor.node.monitor.request("demonitor", actor.pid, ref)
         if flush:
             receive_in(
@@ -379,8 +435,7 @@ def register(name: str, pid: Pid | None = None) -> None:
     ``NameTaken`` if the name is in use or the actor has a name already;
     ``NoProc`` if ``pid`` is not alive.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"a name is a str, not {type(name).__name__}")
+    _check_name(name)
     if pid is not None and not isinstance(pid, Pid):
         raise TypeError(f"register takes a Pid, not {type(pid).__name__}")
     actor = enter()
@@ -483,6 +538,43 @@ def set_affinity(cpus: Iterable[int] | None) -> None:
         _affinity.move(node.native_ids(), mask)
 
 
+def _tell_node(actor: Any, pid: Pid, op: tuple[Any, ...]) -> None:
+    """A control op for the monitor thread of ``pid``'s node, from ``actor``'s
+    socket: in order with the messages it sends there (SPEC §8)."""
+    key = pid._key
+    actor.node.to_node(actor.mailbox, (key[0], key[1]), _wire.encode_control(op))
+
+
+def _monitor_pid(actor: Any, pid: Pid, ref: Ref, remote: bool, recent: bool = False) -> None:
+    """Start monitor ``ref`` of ``actor`` on ``pid`` (the caller is inside the runtime)."""
+    with actor.exc_lock:
+        actor.monitors[ref] = pid
+    if remote:
+        _tell_node(actor, pid, ("rmonitor", actor.pid, pid, ref))
+    actor.node.monitor.request("monitor", actor.pid, pid, ref, recent)
+
+
+def _need_plain_callable(fn: Any, what: str) -> None:
+    if not callable(fn):
+        raise TypeError(f"{what} needs a callable, not {fn!r}")
+    if inspect.iscoroutinefunction(fn) or (
+        not isinstance(fn, type) and inspect.iscoroutinefunction(type(fn).__call__)
+    ):
+        # Its call would only make a coroutine, never awaited: the actor
+        # would end "normal" at once, having done nothing.
+        raise TypeError(
+            f"{what} runs plain functions in threads; {fn!r} is a coroutine function"
+            " (async actors are not supported yet)"
+        )
+
+
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"a name is a str, not {type(name).__name__}")
+    if not name:
+        raise ValueError("a name cannot be empty")
+
+
 def _need_name(node: Any, what: str) -> None:
     if node.name is None:
         # The other node's answers would be dropped here: refuse now rather
@@ -533,8 +625,7 @@ def spawn_on(node_name: str, fn: Callable[..., Any], /, *args: Any, **kwargs: An
     ``fn`` travels by name (module and qualified name) and must be
     importable there; ``SpawnError`` if it is not, or the node is not up.
     """
-    if not callable(fn):
-        raise TypeError(f"spawn_on needs a callable, not {fn!r}")
+    _need_plain_callable(fn, "spawn_on")
     module = getattr(fn, "__module__", None)
     qualname = getattr(fn, "__qualname__", None)
     if not module or not qualname or "<" in qualname:
@@ -546,7 +637,7 @@ def spawn_on(node_name: str, fn: Callable[..., Any], /, *args: Any, **kwargs: An
     key = _remote.list_nodes().get(node_name)
     if key is None:
         raise SpawnError(f"no node named {node_name!r} is up")
-    sealed = _wire.wrap((args, kwargs))  # unpicklable arguments fail here
+    sealed = _wire.wrap((args, kwargs), "what spawn_on passes")  # fails here if unpicklable
     actor = enter()
     try:
         node = actor.node
@@ -554,12 +645,9 @@ def spawn_on(node_name: str, fn: Callable[..., Any], /, *args: Any, **kwargs: An
         watch = node.make_ref()
         # Its monitor thread answers; a Down of that thread's node stands in
         # for an answer that will never come.
-        monitor_pid = Pid._make(key[0], key[1], 0)
-        with actor.exc_lock:
-            actor.monitors[watch] = monitor_pid
-        node.monitor.request("monitor", actor.pid, monitor_pid, watch)
+        _monitor_pid(actor, _remote.node_pid(key), watch, True)
         frame = _wire.encode_control(("rspawn", actor.pid, ref, module, qualname, sealed))
-        node.send_remote(actor.mailbox, _remote.node_pid(key), frame)
+        node.to_node(actor.mailbox, key, frame)
     finally:
         leave(actor)
     try:

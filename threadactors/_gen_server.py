@@ -16,7 +16,7 @@ from typing import Any, Final, NoReturn, TypeVar, final
 from . import _api as ta
 from ._errors import NOPROC, CallError, Exit, NoProc, StartError, Timeout
 from ._log import logger
-from ._node import NO_EXIT, current_actor, enter, leave, portable
+from ._node import NO_EXIT, caller_node, current_actor, enter, leave, portable
 from ._pid import Pid, Ref
 from ._receive import REPLY, _TimedOut, check_timeout, drop_replies, mark, receive_in
 from ._signals import Down, ExitSignal
@@ -175,7 +175,9 @@ def call(server: Pid | str, request: Any, timeout: float | None = 5.0) -> Any:
     if pid == me:
         raise CallError("calling_self")
     remote = pid.os_pid != me.os_pid
-    if not remote and not ta.is_alive(pid):
+    if not remote and pid not in caller_node().actors:
+        # Gone: no need to wait. One that is exiting is still there: its
+        # Down tells the real reason, as OTP's call does.
         raise NoProc(f"{server!r} is not alive")
     # Another node's server is monitored from the start: its end (or its
     # node's) comes only through the monitor.

@@ -13,7 +13,7 @@ the ``try`` range that encloses them: the back edge of a ``while cond:``
 loop and a ``with`` block inside a loop on 3.13, a ``continue`` in an
 ``except`` on 3.11 and 3.12. An exception raised there leaves the frame
 without running any of its handlers (python/cpython#139622; measured by
-``tests/test_interrupt.py`` on every interpreter we support). It can also
+``tests/test_exits.py`` on every interpreter we support). It can also
 land inside the runtime's own code at any bytecode, where no lock is held
 but state may be half-moved.
 

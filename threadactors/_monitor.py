@@ -26,7 +26,7 @@ from . import _affinity, _wire
 from ._errors import NOCONNECTION, NOPROC, NORMAL, SpawnError, UnpicklableError
 from ._log import logger
 from ._mailbox import Mailbox, deliver
-from ._pid import Pid, Ref
+from ._pid import Pid, Ref, _pid_from_key
 from ._remote import node_pid
 from ._signals import Down, ExitSignal, NodeDown
 
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["Monitor"]
 
 _FRAME_CONTROL: Final = _wire.FRAME_CONTROL
+_FRAME_RELAY: Final = _wire.FRAME_RELAY
+_RELAY_SIZE: Final = _wire.RELAY_SIZE
 _RECENT: Final = 4096
 SPAWNED: Final = "$spawned"
 PS: Final = "$ps"
@@ -96,7 +98,11 @@ class Monitor:
             mailbox.fetch(None)
             while unread:
                 frame = unread.popleft()
-                if frame[0] != _FRAME_CONTROL:
+                kind = frame[0]
+                if kind == _FRAME_RELAY:
+                    self._relay(frame)
+                    continue
+                if kind != _FRAME_CONTROL:
                     continue
                 try:
                     op = _wire.decode_control(frame)
@@ -107,6 +113,16 @@ class Monitor:
                 except Exception:  # pragma: no cover - a bug; never fatal here
                     logger.exception("monitor_error", size=len(frame))
 
+    def _relay(self, frame: bytes) -> None:
+        """A message from another node for one of our actors: delivered from
+        here, in the order of that node's signals (SPEC §8)."""
+        node = self._node
+        actor = node.actors.get(_pid_from_key(node.os_pid, node.nonce, _wire.relay_serial(frame)))
+        if actor is not None:
+            deliver(self.mailbox.sock, actor.mailbox, frame[_RELAY_SIZE:], node.wake)
+            if actor.mailbox.limit:
+                node.check_mailbox(actor)
+
     def _actor(self, pid: Pid) -> Actor | None:
         """The actor of ``pid`` if its end has not been announced to us."""
         node = self._node
@@ -114,10 +130,17 @@ class Monitor:
 
     def _on_link(self, a: Pid, b: Pid) -> None:
         if self._remote(b):
-            if self._actor(a) is None:
-                return  # ``a`` ended before its request got here
+            # ``a`` told b's node itself (``rlink``, before any later message
+            # of its): this is our own record of it.
+            actor = self._actor(a)
+            if actor is None:
+                # ``a`` ended before its request got here: b learns of it now.
+                self._to_node(b, ("rexit", b, a, _wire.wrap(self._recent.get(a, NOPROC))))
+                return
+            with actor.exc_lock:
+                if b not in actor.links:
+                    return  # it fired or was unlinked meanwhile
             self._add_link(a, b)
-            self._to_node(b, ("rlink", a, b))
             self._watch(b)
             return
         target = self._actor(b)
@@ -137,9 +160,7 @@ class Monitor:
         self._add_link(a, b)
 
     def _on_unlink(self, a: Pid, b: Pid) -> None:
-        self._on_runlink(a, b)
-        if self._remote(b):
-            self._to_node(b, ("runlink", a, b))
+        self._on_runlink(a, b)  # (b's node, if another, was told by ``a``)
 
     def _on_runlink(self, a: Pid, b: Pid) -> None:
         self._remove_link(a, b)
@@ -149,13 +170,20 @@ class Monitor:
                 other.links.discard(a)
 
     def _on_monitor(self, watcher: Pid, target: Pid, ref: Ref, recent: bool = False) -> None:
-        if self._actor(watcher) is None:
-            return  # the watcher ended before its request got here
+        actor = self._actor(watcher)
         if self._remote(target):
+            # The watcher told target's node itself (``rmonitor``): our record.
+            if actor is None:
+                self._to_node(target, ("rdemonitor", watcher, ref))
+                return
+            with actor.exc_lock:
+                if ref not in actor.monitors:
+                    return  # its Down came, or it was demonitored, meanwhile
             self._add_monitor(watcher, target, ref)
-            self._to_node(target, ("rmonitor", watcher, target, ref))
             self._watch(target)
             return
+        if actor is None:
+            return  # the watcher ended before its request got here
         if self._actor(target) is None:
             # ``recent``: a call that monitors late wants the real reason of
             # an end it may have just missed.
@@ -165,9 +193,7 @@ class Monitor:
         self._add_monitor(watcher, target, ref)
 
     def _on_demonitor(self, watcher: Pid, ref: Ref) -> None:
-        target = self._forget_monitor(watcher, ref)
-        if target is not None and self._remote(target):
-            self._to_node(target, ("rdemonitor", watcher, ref))
+        self._forget_monitor(watcher, ref)  # (another node was told by the watcher)
 
     def _on_rdemonitor(self, watcher: Pid, ref: Ref) -> None:
         self._forget_monitor(watcher, ref)
@@ -224,10 +250,9 @@ class Monitor:
         """``a`` (of another node) linked to ``b`` (ours)."""
         target = self._actor(b)
         if target is None:
-            # Its real reason if it ended recently: the request may have
-            # crossed a message that ended it (requests and messages travel
-            # by different sockets); noproc if it is long gone.
-            self._to_node(a, ("rexit", a, b, _wire.wrap(self._recent.get(b, NOPROC))))
+            # It ended before the request came (requests come in order
+            # with a's messages): noproc, as on the BEAM.
+            self._to_node(a, ("rexit", a, b, _wire.wrap(NOPROC)))
             return
         with target.exc_lock:
             if not target.dead:
@@ -238,8 +263,17 @@ class Monitor:
     def _on_rmonitor(self, watcher: Pid, target: Pid, ref: Ref) -> None:
         """``watcher`` (of another node) monitors ``target`` (ours)."""
         if target != self.mailbox_pid and self._actor(target) is None:
-            reason = self._recent.get(target, NOPROC)  # (as in _on_rlink)
-            self._to_node(watcher, ("rdown", watcher, ref, target, _wire.wrap(reason)))
+            self._to_node(watcher, ("rdown", watcher, ref, target, _wire.wrap(NOPROC)))
+            return
+        self._add_monitor(watcher, target, ref)
+        self._watch(watcher)
+
+    def _on_rmonitor_name(self, watcher: Pid, name: str, ref: Ref) -> None:
+        """``watcher`` (of another node) monitors our registered ``name``:
+        the name is looked up once, now (as Erlang's ``monitor/2``)."""
+        target = self._node.registry.whereis(name)
+        if target is None or self._actor(target) is None:
+            self._to_node(watcher, ("rdown", watcher, ref, self.mailbox_pid, _wire.wrap(NOPROC)))
             return
         self._add_monitor(watcher, target, ref)
         self._watch(watcher)
@@ -301,9 +335,6 @@ class Monitor:
         for key in peers:
             self._to_node(node_pid(key), ("nodedown", (me._key[0], me._key[1])))
 
-    def _on_signal_out(self, target: Pid, sender: Pid, sealed: Any) -> None:
-        self._to_node(target, ("rsignal", target, sender, sealed))
-
     def _on_rsignal(self, target: Pid, sender: Pid, sealed: Any) -> None:
         """``exit(target, reason)`` called on another node (SPEC §4 table)."""
         reason = _wire.unwrap(sealed)
@@ -357,8 +388,7 @@ class Monitor:
 
     def _to_node(self, pid: Pid, op: Any) -> None:
         """A control request to the monitor thread of ``pid``'s node."""
-        frame = _wire.encode_control(op)
-        self._node.send_remote(None, node_pid((pid._key[0], pid._key[1])), frame)
+        self._node.to_node(None, (pid._key[0], pid._key[1]), _wire.encode_control(op))
 
     def _watch(self, pid: Pid) -> None:
         key = (pid._key[0], pid._key[1])
@@ -396,7 +426,7 @@ class Monitor:
         with actor.exc_lock:
             if actor.dead or actor.monitors.pop(ref, None) is None:
                 return  # demonitored meanwhile
-            self._send(actor, Down(ref, pid, reason))
+            self._send(actor, Down(ref, actor.monitor_names.pop(ref, pid), reason))
 
     def _send(self, actor: Actor, msg: Any) -> None:
         deliver(self.mailbox.sock, actor.mailbox, _wire.encode(msg), self._node.wake)

@@ -33,7 +33,7 @@ from ._mailbox import SNDBUF, Mailbox, deliver, trust
 from ._monitor import Monitor
 from ._pid import Pid, Ref, RefMaker, node_prefix
 from ._registry import Registry
-from ._remote import Outbox, Watcher, bind_name
+from ._remote import Outbox, Watcher, bind_name, node_pid
 from ._signals import ExitSignal
 from ._timers import Timers
 
@@ -86,6 +86,7 @@ class Actor:
         "injected",
         "links",
         "mailbox",
+        "monitor_names",
         "monitored_by",
         "monitors",
         "native_id",
@@ -126,6 +127,8 @@ class Actor:
         # Its own view of its links and monitors: see _monitor.py.
         self.links: set[Pid] = set()
         self.monitors: dict[Ref, Pid] = {}
+        # What the Down of a monitor by name carries in place of the pid.
+        self.monitor_names: dict[Ref, Any] = {}
         # Tags of calls that gave up: their late replies are dropped on
         # arrival, never seen by a receive (an Erlang alias, deactivated).
         self.dropped_replies: dict[Ref, None] = {}
@@ -226,16 +229,22 @@ class Node:
                     watcher = self._watcher = Watcher(self)
         return watcher
 
-    def send_remote(
-        self, sender: Mailbox | None, dest: Pid, frame: bytes, address: bytes | None = None
-    ) -> None:
-        """A frame for ``dest`` (or ``address``) on another node, from the
-        actor of ``sender`` (``None``: from the monitor thread); never blocks."""
-        sock = self.monitor.mailbox.sock if sender is None else sender.sock
+    def send_remote(self, sender: Mailbox | None, dest: Pid, frame: bytes) -> None:
+        """The user frame of a message for ``dest`` on another node, from the
+        actor of ``sender`` (``None``: from the monitor thread); never blocks.
+
+        It goes to that node's monitor thread, which delivers it: every
+        signal from here to that node takes the same way, so an actor's
+        link, monitor or exit signal is applied there before the messages
+        it sent afterwards are delivered (SPEC §8).
+        """
         key = dest._key
-        self.outbox.send(
-            sock, (key[0], key[1]), dest.address if address is None else address, frame, sender
-        )
+        self.to_node(sender, (key[0], key[1]), _wire.encode_relay(key[2], frame))
+
+    def to_node(self, sender: Mailbox | None, key: tuple[int, str], frame: bytes) -> None:
+        """A frame for the monitor thread of node ``key``; never blocks."""
+        sock = self.monitor.mailbox.sock if sender is None else sender.sock
+        self.outbox.send(sock, key, node_pid(key).address, frame, sender)
 
     # -- actors ----------------------------------------------------------
 

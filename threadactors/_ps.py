@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import time
 from typing import Any
-
-import structlog
 
 from . import _api, _remote, _wire
 from ._monitor import PS
@@ -28,7 +25,7 @@ def collect(timeout: float) -> dict[str, list[dict[str, Any]] | None]:
         ref = node.make_ref()
         asked[ref] = name
         frame = _wire.encode_control(("ps", actor.pid, ref))
-        node.send_remote(actor.mailbox, _remote.node_pid(key), frame)
+        node.to_node(actor.mailbox, key, frame)
     answers: dict[str, list[dict[str, Any]] | None] = dict.fromkeys(asked.values())
     deadline = time.monotonic() + timeout
     while any(v is None for v in answers.values()):
@@ -45,7 +42,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m threadactors ps")
     parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for answers")
     args = parser.parse_args(argv)
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     try:
         answers = collect(args.timeout)
     finally:

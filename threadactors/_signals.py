@@ -20,10 +20,11 @@ class ExitSignal:
 
 @dataclasses.dataclass(frozen=True)
 class Down:
-    """Monitor ``ref`` saw ``pid`` end with ``reason``."""
+    """Monitor ``ref`` saw ``pid`` end with ``reason``. For a monitor by
+    name, ``pid`` is that name, or ``(name, node)``, as it was given."""
 
     ref: Ref
-    pid: Pid
+    pid: Pid | str | tuple[str, str]
     reason: Any
 
 

@@ -6,11 +6,13 @@ A frame is the bytes of one mailbox entry. Its first byte says what it is:
 * ``b"b"`` -- raw ``bytes``: a user message, the rest of the frame as is;
 * ``b"t"`` -- a timer's message: 8-byte timer id, then a user frame;
 * ``b"x"`` -- a control frame of the runtime (pickled);
+* ``b"r"`` -- a user frame relayed by a node's monitor thread: 8-byte serial
+  of the destination actor there, then the user frame;
 * ``b"w"`` -- a wake-up, no payload;
 * ``b"f"`` -- the datagram carries one memfd (``SCM_RIGHTS``) whose
   contents are the frame (a message too large for one datagram).
 
-User payloads never begin a frame with ``x``/``w``/``f``, because the runtime
+User payloads never begin a frame with ``x``/``r``/``w``/``f``, because the runtime
 writes the first byte: a user message cannot be taken for a control one.
 """
 
@@ -31,6 +33,7 @@ __all__ = [
     "FRAME_CONTROL",
     "FRAME_MEMFD",
     "FRAME_PICKLE",
+    "FRAME_RELAY",
     "FRAME_TIMER",
     "FRAME_WAKE",
     "MAX_DATAGRAM",
@@ -47,12 +50,14 @@ FRAME_PICKLE: Final = 0x80
 FRAME_BYTES: Final = ord("b")
 FRAME_TIMER: Final = ord("t")
 FRAME_CONTROL: Final = ord("x")
+FRAME_RELAY: Final = ord("r")
 FRAME_WAKE: Final = ord("w")
 FRAME_MEMFD: Final = ord("f")
 
 BYTES_HEAD: Final = b"b"
 TIMER_HEAD: Final = b"t"
 CONTROL_HEAD: Final = b"x"
+RELAY_HEAD: Final = b"r"
 WAKE: Final = b"w"
 MEMFD_HEAD: Final = b"f"
 
@@ -68,15 +73,28 @@ _MAX_FDS: Final = 4
 ANCBUF: Final = socket.CMSG_SPACE(_CREDS_SIZE) + socket.CMSG_SPACE(_MAX_FDS * 4)
 
 _TIMER_ID = struct.Struct("!Q")
+_SERIAL = struct.Struct("!Q")
 _dumps = pickle.dumps
 _loads = pickle.loads
 
 
 def encode(msg: Any) -> bytes:
-    """The frame of a user message (raises if it cannot be pickled)."""
+    """The frame of a user message; ``TypeError`` if it cannot be pickled."""
     if msg.__class__ is bytes:
         return BYTES_HEAD + msg
-    return _dumps(msg, 5)
+    try:
+        return _dumps(msg, 5)
+    except Exception as e:
+        raise not_picklable("a message", msg, e) from e
+
+
+def not_picklable(what: str, value: Any, error: Exception) -> TypeError:
+    """The error for ``value`` that pickle refused with ``error``: messages
+    and the arguments of ``spawn_on`` are copies, made by pickling."""
+    return TypeError(
+        f"{what} is copied by pickling, and this {type(value).__name__} cannot be"
+        f" pickled ({type(error).__name__}: {error})"
+    )
 
 
 def encode_timer(timer_id: int, frame: bytes) -> bytes:
@@ -87,10 +105,27 @@ def timer_id(frame: bytes) -> int:
     return int(_TIMER_ID.unpack_from(frame, 1)[0])
 
 
-def wrap(value: Any) -> tuple[bytes, str]:
+def encode_relay(serial: int, frame: bytes) -> bytes:
+    """``frame`` for the actor ``serial`` of another node, through that
+    node's monitor thread (which keeps it in order with our signals)."""
+    return RELAY_HEAD + _SERIAL.pack(serial) + frame
+
+
+def relay_serial(frame: bytes) -> int:
+    return int(_SERIAL.unpack_from(frame, 1)[0])
+
+
+RELAY_SIZE: Final = 9  # head and serial: the user frame follows
+
+
+def wrap(value: Any, what: str = "a value for another node") -> tuple[bytes, str]:
     """``value`` sealed for another node: its pickle and its repr. A control
-    frame stays decodable there even if ``value``'s class is not."""
-    return _dumps(value, 5), repr(value)
+    frame stays decodable there even if ``value``'s class is not.
+    ``TypeError`` if it cannot be pickled."""
+    try:
+        return _dumps(value, 5), repr(value)
+    except Exception as e:
+        raise not_picklable(what, value, e) from e
 
 
 def unwrap(sealed: tuple[bytes, str]) -> Any:
