@@ -116,18 +116,36 @@ class _Peer:
         self.proc.stdout.close()
 
 
-def ta_figures(rounds: int, count: int) -> tuple[float, float]:
-    """(µs per cross-process round trip, msg/s into this process)."""
+def pinger(to: ta.Pid, rounds: int, linked: bool, report_to: ta.Pid) -> None:
+    """``rounds`` round trips with ``to``; reports µs per round trip.
+
+    ``linked``: linked to ``to`` first, so its messages for that node go
+    through the node's monitor thread (SPEC §8); else straight.
+    """
+    if linked:
+        ta.link(to)
+    me = ta.self()
+    start = time.perf_counter()
+    for i in range(rounds):
+        ta.send(to, ("ping", me, i))
+        ta.receive()
+    ta.send(report_to, (time.perf_counter() - start) / rounds * 1e6)
+    if linked:
+        ta.unlink(to)
+
+
+def ta_figures(rounds: int, count: int) -> tuple[float, float, float]:
+    """(µs per cross-process round trip, the same after a link, msg/s into
+    this process)."""
     ta.start(f"bench-{os.getpid()}")
     peer = _Peer()
     try:
         me = ta.self()
         pid = ta.spawn_on(peer.name, echo)
-        start = time.perf_counter()
-        for i in range(rounds):
-            ta.send(pid, ("ping", me, i))
-            ta.receive()
-        pp = (time.perf_counter() - start) / rounds * 1e6
+        ta.spawn(pinger, pid, rounds, False, me)
+        pp = ta.receive(float)
+        ta.spawn(pinger, pid, rounds, True, me)
+        pp_linked = ta.receive(float)
         ta.send(pid, "stop")
         start = time.perf_counter()
         ta.spawn_on(peer.name, sender, me, count)
@@ -137,4 +155,4 @@ def ta_figures(rounds: int, count: int) -> tuple[float, float]:
     finally:
         peer.close()
         ta.shutdown()
-    return pp, one_way
+    return pp, pp_linked, one_way

@@ -204,3 +204,12 @@ def signals_then_messages(to: ta.Pid, count: int) -> None:
 
 async def coroutine_function() -> None:
     pass
+
+
+def by_name_and_by_pid(name: str, node: str, pid: ta.Pid, count: int) -> None:
+    """After a ``"go"``: ``("by name", i)`` to ``(name, node)``, then
+    ``("by pid", i)`` to ``pid`` (the same actor), ``count`` times."""
+    ta.receive("go")
+    for i in range(count):
+        ta.send((name, node), ("by name", i))
+        ta.send(pid, ("by pid", i))

@@ -22,6 +22,7 @@ FIGURES = [
     "call p50, one actor spinning",
     "call p99, one actor spinning",
     "cross-process ping-pong",
+    "cross-process ping-pong, linked",
     "cross-process one-way",
 ]
 

@@ -244,6 +244,20 @@ def test_ps_lists_two_live_nodes_with_their_registered_actors(
     assert any(" counter " in line for line in theirs), out
 
 
+def test_messages_by_name_and_by_pid_from_another_node_arrive_in_order(
+    child: h.ChildNode, here: str
+) -> None:
+    ta.register("sink", ta.self())
+    count = 500
+    pid = ta.spawn_on(child.name, h.by_name_and_by_pid, "sink", here, ta.self(), count)
+    ta.send(pid, "go")
+    got = [ta.receive(timeout=30) for _ in range(2 * count)]
+    expected: list[object] = []
+    for i in range(count):
+        expected += [("by name", i), ("by pid", i)]
+    assert got == expected
+
+
 def test_monitor_a_name_on_another_node(child: h.ChildNode) -> None:
     name = ("echo", child.name)
     ref = ta.monitor(name)

@@ -149,7 +149,7 @@ def send(dest: Pid | str | tuple[str, str], msg: Any) -> None:
             if target.mailbox.limit:
                 node.check_mailbox(target)
         elif node.is_remote(pid):
-            node.send_remote(actor.mailbox, pid, frame)
+            node.send_remote(actor, pid, frame)
         # else dead: dropped, as in Erlang
     finally:
         leave(actor)
@@ -166,7 +166,7 @@ def _send_named_remote(actor: Any, dest: tuple[Any, ...], msg: Any) -> None:
     key = _remote.list_nodes().get(node_name)
     if key is None:
         return  # no such node: dropped, as Erlang drops it
-    node.to_node(actor.mailbox, key, _wire.encode_control(("rsend", name, _encode(msg))))
+    node.to_node(actor, key, _wire.encode_control(("rsend", name, _encode(msg))))
 
 
 def receive(*patterns: Any, timeout: float | None = None, default: Any = NO_DEFAULT) -> Any:
@@ -542,7 +542,7 @@ def _tell_node(actor: Any, pid: Pid, op: tuple[Any, ...]) -> None:
     """A control op for the monitor thread of ``pid``'s node, from ``actor``'s
     socket: in order with the messages it sends there (SPEC §8)."""
     key = pid._key
-    actor.node.to_node(actor.mailbox, (key[0], key[1]), _wire.encode_control(op))
+    actor.node.to_node(actor, (key[0], key[1]), _wire.encode_control(op))
 
 
 def _monitor_pid(actor: Any, pid: Pid, ref: Ref, remote: bool, recent: bool = False) -> None:
@@ -647,7 +647,7 @@ def spawn_on(node_name: str, fn: Callable[..., Any], /, *args: Any, **kwargs: An
         # for an answer that will never come.
         _monitor_pid(actor, _remote.node_pid(key), watch, True)
         frame = _wire.encode_control(("rspawn", actor.pid, ref, module, qualname, sealed))
-        node.to_node(actor.mailbox, key, frame)
+        node.to_node(actor, key, frame)
     finally:
         leave(actor)
     try:

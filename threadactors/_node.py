@@ -93,6 +93,7 @@ class Actor:
         "node",
         "pending_exit",
         "pid",
+        "relayed",
         "thread",
         "trap_exit",
         "tstate",
@@ -127,6 +128,10 @@ class Actor:
         # Its own view of its links and monitors: see _monitor.py.
         self.links: set[Pid] = set()
         self.monitors: dict[Ref, Pid] = {}
+        # Nodes it has sent a signal other than a message to (owner only):
+        # its messages for them go through their monitor threads, behind
+        # those signals (SPEC §8; see Node.send_remote).
+        self.relayed: set[tuple[int, str]] = set()
         # What the Down of a monitor by name carries in place of the pid.
         self.monitor_names: dict[Ref, Any] = {}
         # Tags of calls that gave up: their late replies are dropped on
@@ -229,22 +234,33 @@ class Node:
                     watcher = self._watcher = Watcher(self)
         return watcher
 
-    def send_remote(self, sender: Mailbox | None, dest: Pid, frame: bytes) -> None:
-        """The user frame of a message for ``dest`` on another node, from the
-        actor of ``sender`` (``None``: from the monitor thread); never blocks.
+    def send_remote(self, sender: Actor | None, dest: Pid, frame: bytes) -> None:
+        """The user frame of a message for ``dest`` on another node, from
+        ``sender`` (``None``: from the monitor or timer thread); never blocks.
 
-        It goes to that node's monitor thread, which delivers it: every
-        signal from here to that node takes the same way, so an actor's
-        link, monitor or exit signal is applied there before the messages
-        it sent afterwards are delivered (SPEC §8).
+        Order (SPEC §8): an actor's links, monitors, exit signals and named
+        sends go to the other node's monitor thread. Once it has sent one
+        there, its messages for that node go the same way (relayed, one
+        more hop), so they arrive behind it. Until then they go straight to
+        the actor's socket: nothing of theirs can be overtaken, as the
+        per-node outbox keeps frames in order when they have to wait.
         """
         key = dest._key
+        if sender is not None and (key[0], key[1]) not in sender.relayed:
+            mailbox = sender.mailbox
+            self.outbox.send(mailbox.sock, (key[0], key[1]), dest.address, frame, mailbox)
+            return
         self.to_node(sender, (key[0], key[1]), _wire.encode_relay(key[2], frame))
 
-    def to_node(self, sender: Mailbox | None, key: tuple[int, str], frame: bytes) -> None:
-        """A frame for the monitor thread of node ``key``; never blocks."""
-        sock = self.monitor.mailbox.sock if sender is None else sender.sock
-        self.outbox.send(sock, key, node_pid(key).address, frame, sender)
+    def to_node(self, sender: Actor | None, key: tuple[int, str], frame: bytes) -> None:
+        """A frame for the monitor thread of node ``key``; never blocks.
+        From an actor, its later messages for that node take the same way."""
+        if sender is None:
+            self.outbox.send(self.monitor.mailbox.sock, key, node_pid(key).address, frame)
+            return
+        sender.relayed.add(key)
+        mailbox = sender.mailbox
+        self.outbox.send(mailbox.sock, key, node_pid(key).address, frame, mailbox)
 
     # -- actors ----------------------------------------------------------
 

@@ -25,7 +25,7 @@ def collect(timeout: float) -> dict[str, list[dict[str, Any]] | None]:
         ref = node.make_ref()
         asked[ref] = name
         frame = _wire.encode_control(("ps", actor.pid, ref))
-        node.to_node(actor.mailbox, key, frame)
+        node.to_node(actor, key, frame)
     answers: dict[str, list[dict[str, Any]] | None] = dict.fromkeys(asked.values())
     deadline = time.monotonic() + timeout
     while any(v is None for v in answers.values()):
