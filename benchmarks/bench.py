@@ -382,9 +382,7 @@ def measure(size: str) -> list[dict[str, Any]]:
         "lower",
     )
     ta.shutdown()
-    remote_pp, remote_pp_linked, remote_one_way = remote.ta_figures(
-        n["pp"] // 4, n["oneway"] // 4
-    )
+    remote_pp, remote_pp_linked, remote_one_way = remote.ta_figures(n["pp"] // 4, n["oneway"] // 4)
     raw_pp = remote.raw_ping_pong(n["pp"] // 4)
     row(
         "cross-process ping-pong",

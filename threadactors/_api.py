@@ -172,8 +172,22 @@ def _send_named_remote(actor: Any, dest: tuple[Any, ...], msg: Any) -> None:
 def receive(*patterns: Any, timeout: float | None = None, default: Any = NO_DEFAULT) -> Any:
     """Take the oldest message matching any of ``patterns`` (all if none).
 
-    Waits up to ``timeout`` seconds (``None``: forever, ``0``: no wait); then
-    returns ``default`` if given, else raises ``Timeout``.
+    Messages it skips keep their place for later receives (Erlang's scan
+    order). Waits up to ``timeout`` seconds (``None``: forever, ``0``: no
+    wait); then returns ``default`` if given, else raises ``Timeout``.
+
+    A pattern is:
+
+    * ``ta.ANY``: any message;
+    * a class: ``isinstance(msg, cls)`` (``ta.Down``, ``str``, ...);
+    * a tuple or list: a tuple or list of the same length whose elements
+      match element by element (a tuple never matches a list);
+    * a dict: a dict holding each of its keys, with matching values;
+    * any other callable: ``bool(pattern(msg))`` (a predicate; if it raises,
+      the error propagates and the message stays in the mailbox);
+    * anything else: ``msg == pattern``.
+
+    Patterns nest: ``receive(("ping", ta.Pid), "stop", timeout=5)``.
     """
     if timeout is not None:
         timeout = check_timeout(timeout)

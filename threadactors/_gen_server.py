@@ -28,6 +28,9 @@ S = TypeVar("S", bound="GenServer")
 
 @final
 class _NoReply:
+    """``ta.NOREPLY``: returned by ``handle_call``, the reply comes later
+    through ``ta.reply(caller, value)`` (OTP's ``{noreply, State}``)."""
+
     __slots__ = ()
 
     def __repr__(self) -> str:

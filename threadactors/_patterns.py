@@ -10,6 +10,9 @@ __all__ = ["ANY", "compile_patterns", "compile_receive"]
 
 @final
 class _Any:
+    """``ta.ANY``: the receive pattern that matches every message, alone or
+    inside a tuple, list or dict pattern (``("ping", ta.ANY)``)."""
+
     __slots__ = ()
 
     def __repr__(self) -> str:
@@ -20,7 +23,6 @@ class _Any:
 
 
 ANY: Any = _Any()
-"""The pattern that matches every message."""
 
 Matcher = Callable[[Any], bool]
 
