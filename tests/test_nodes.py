@@ -381,6 +381,12 @@ def test_a_node_that_stops_while_its_process_lives_is_down_for_others(
     assert ta.receive(ta.NodeDown, timeout=10) == ta.NodeDown(child.name)
     assert child.proc.poll() is None  # the process is still there
     assert child.name not in ta.nodes()
+    # Down for good: what is set up with it later fires at once.
+    ref = ta.monitor(echo)
+    assert ta.receive(ta.Down, timeout=10) == ta.Down(ref, echo, "noconnection")
+    ta.trap_exit(True)
+    ta.link(echo)
+    assert ta.receive(ta.ExitSignal, timeout=10) == ta.ExitSignal(echo, "noconnection")
 
 
 def test_an_unnamed_node_refuses_what_needs_answers_from_other_nodes() -> None:

@@ -99,12 +99,12 @@ class Monitor:
             while unread:
                 frame = unread.popleft()
                 kind = frame[0]
-                if kind == _FRAME_RELAY:
-                    self._relay(frame)
-                    continue
-                if kind != _FRAME_CONTROL:
+                if kind not in (_FRAME_CONTROL, _FRAME_RELAY):
                     continue
                 try:
+                    if kind == _FRAME_RELAY:
+                        self._relay(frame)
+                        continue
                     op = _wire.decode_control(frame)
                     if op[0] == "stop":
                         self._tell_peers_we_stop()
@@ -291,6 +291,8 @@ class Monitor:
     def _on_nodedown(self, key: tuple[int, str]) -> None:
         """Every link and monitor with an actor of node ``key`` fires."""
         self.watched_by.discard(key)
+        if key != (self.mailbox_pid._key[0], self.mailbox_pid._key[1]):
+            self._node.watcher.mark_down(key)
 
         def there(pid: Pid) -> bool:
             return pid._key[0] == key[0] and pid._key[1] == key[1]
@@ -349,6 +351,8 @@ class Monitor:
         actor = None if pid is None else node.actors.get(pid)
         if actor is not None:
             deliver(self.mailbox.sock, actor.mailbox, frame, node.wake)
+            if actor.mailbox.limit:
+                node.check_mailbox(actor)
 
     def _on_rspawn(self, reply_to: Pid, ref: Ref, module: str, qualname: str, sealed: Any) -> None:
         node = self._node

@@ -338,10 +338,14 @@ class Watcher:
         """Make sure ``nodedown`` reaches the monitor thread when ``key`` dies
         (at once if it is dead already)."""
         with self._lock:
-            if key in self._by_node or self._stopping:
+            if self._stopping:
                 return
+            # Down before ``in _by_node``: a node that stopped while its
+            # process lives on stays down (its nonce never comes back).
             if key in self._down:
                 self._node.monitor.request("nodedown", key)
+                return
+            if key in self._by_node:
                 return
         try:
             fd = os.pidfd_open(key[0])
@@ -369,6 +373,12 @@ class Watcher:
                 self._wake_w.send(b"w")
             except BlockingIOError:
                 pass
+
+    def mark_down(self, key: NodeKey) -> None:
+        """Node ``key`` is down (it said so, stopping): what is watched later
+        fires at once."""
+        with self._lock:
+            self._down.add(key)
 
     def stop(self) -> None:
         with self._lock:
