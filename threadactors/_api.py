@@ -311,55 +311,45 @@ def monitor(target: Pid | str | tuple[str, str]) -> Ref:
     in place of the pid; ``"noproc"`` if it is not registered, and
     ``"noconnection"`` if ``node`` is not up (SPEC §8).
     """
-    where: str | None = None
-    if isinstance(target, Pid):
-        name = ""
-    elif isinstance(target, str):
-        name = target
-    elif (
-        isinstance(target, tuple)
-        and len(target) == 2
-        and isinstance(target[0], str)
-        and isinstance(target[1], str)
-    ):
-        name, where = target
-    else:
-        raise TypeError(
-            f"monitor takes a Pid, a name or a (name, node) tuple, not {type(target).__name__}"
-        )
+    if not isinstance(target, Pid):
+        return _monitor_name(target, *_name_and_node(target))
+    actor = enter()
+    try:
+        node = actor.node
+        remote = node.is_remote(target)
+        if remote:
+            _need_name(node, "monitor")
+        ref = node.make_ref()
+        _start_monitor(actor, target, ref, ("rmonitor", actor.pid, target, ref) if remote else None)
+        return ref
+    finally:
+        leave(actor)
+
+
+def _monitor_name(target: Any, name: str, where: str | None) -> Ref:
+    """``monitor(name)`` or ``monitor((name, where))``."""
     actor = enter()
     try:
         node = actor.node
         ref = node.make_ref()
-        if isinstance(target, Pid):
-            remote = node.is_remote(target)
-            if remote:
-                _need_name(node, "monitor")
-            _monitor_pid(actor, target, ref, remote)
-        elif where is None or where == node.name:
+        if where is None or where == node.name:
             pid = node.registry.whereis(name)
             if pid is None:
                 node.deliver(actor, actor.pid, _encode(Down(ref, target, NOPROC)))
             else:
-                with actor.exc_lock:
-                    actor.monitor_names[ref] = target
                 # ``recent``: the real reason if it ends before the request
                 # is served, as the BEAM's lookup and monitor are one step.
-                _monitor_pid(actor, pid, ref, False, recent=True)
+                _start_monitor(actor, pid, ref, None, shown=target, recent=True)
+            return ref
+        _need_name(node, "monitor")
+        key = _remote.list_nodes().get(where)
+        if key is None:
+            node.deliver(actor, actor.pid, _encode(Down(ref, target, NOCONNECTION)))
         else:
-            _need_name(node, "monitor")
-            key = _remote.list_nodes().get(where)
-            if key is None:
-                node.deliver(actor, actor.pid, _encode(Down(ref, target, NOCONNECTION)))
-            else:
-                # Looked up there; its monitor thread stands for the target
-                # here (its node going down fires it, demonitor goes there).
-                there = _remote.node_pid(key)
-                with actor.exc_lock:
-                    actor.monitors[ref] = there
-                    actor.monitor_names[ref] = target
-                _tell_node(actor, there, ("rmonitor_name", actor.pid, name, ref))
-                node.monitor.request("monitor", actor.pid, there, ref)
+            # Looked up there; its monitor thread stands for the target here
+            # (its node going down fires it, a demonitor goes there).
+            tell = ("rmonitor_name", actor.pid, name, ref)
+            _start_monitor(actor, _remote.node_pid(key), ref, tell, shown=target)
         return ref
     finally:
         leave(actor)
@@ -559,13 +549,41 @@ def _tell_node(actor: Any, pid: Pid, op: tuple[Any, ...]) -> None:
     actor.node.to_node(actor, (key[0], key[1]), _wire.encode_control(op))
 
 
-def _monitor_pid(actor: Any, pid: Pid, ref: Ref, remote: bool, recent: bool = False) -> None:
-    """Start monitor ``ref`` of ``actor`` on ``pid`` (the caller is inside the runtime)."""
+def _start_monitor(
+    actor: Any,
+    pid: Pid,
+    ref: Ref,
+    tell: tuple[Any, ...] | None,
+    *,
+    shown: Any = None,
+    recent: bool = False,
+) -> None:
+    """Start monitor ``ref`` of ``actor`` on ``pid`` (the caller is inside the
+    runtime). ``tell``: the request for ``pid``'s node, if another; ``shown``:
+    what the ``Down`` carries in place of ``pid`` (a monitor by name)."""
     with actor.exc_lock:
         actor.monitors[ref] = pid
-    if remote:
-        _tell_node(actor, pid, ("rmonitor", actor.pid, pid, ref))
+        if shown is not None:
+            actor.monitor_names[ref] = shown
+    if tell is not None:
+        _tell_node(actor, pid, tell)
     actor.node.monitor.request("monitor", actor.pid, pid, ref, recent)
+
+
+def _name_and_node(target: Any) -> tuple[str, str | None]:
+    """``monitor``'s name forms: ``name`` or ``(name, node)``."""
+    if isinstance(target, str):
+        return target, None
+    if (
+        isinstance(target, tuple)
+        and len(target) == 2
+        and isinstance(target[0], str)
+        and isinstance(target[1], str)
+    ):
+        return target[0], target[1]
+    raise TypeError(
+        f"monitor takes a Pid, a name or a (name, node) tuple, not {type(target).__name__}"
+    )
 
 
 def _need_plain_callable(fn: Any, what: str) -> None:
@@ -659,7 +677,8 @@ def spawn_on(node_name: str, fn: Callable[..., Any], /, *args: Any, **kwargs: An
         watch = node.make_ref()
         # Its monitor thread answers; a Down of that thread's node stands in
         # for an answer that will never come.
-        _monitor_pid(actor, _remote.node_pid(key), watch, True)
+        there = _remote.node_pid(key)
+        _start_monitor(actor, there, watch, ("rmonitor", actor.pid, there, watch))
         frame = _wire.encode_control(("rspawn", actor.pid, ref, module, qualname, sealed))
         node.to_node(actor, key, frame)
     finally:

@@ -291,8 +291,7 @@ class Monitor:
     def _on_nodedown(self, key: tuple[int, str]) -> None:
         """Every link and monitor with an actor of node ``key`` fires."""
         self.watched_by.discard(key)
-        if key != (self.mailbox_pid._key[0], self.mailbox_pid._key[1]):
-            self._node.watcher.mark_down(key)
+        self._node.watcher.mark_down(key)  # for good: its nonce never comes back
 
         def there(pid: Pid) -> bool:
             return pid._key[0] == key[0] and pid._key[1] == key[1]

@@ -246,21 +246,23 @@ class Node:
         per-node outbox keeps frames in order when they have to wait.
         """
         key = dest._key
-        if sender is not None and (key[0], key[1]) not in sender.relayed:
+        there = (key[0], key[1])
+        if sender is not None and there not in sender.relayed:
             mailbox = sender.mailbox
-            self.outbox.send(mailbox.sock, (key[0], key[1]), dest.address, frame, mailbox)
-            return
-        self.to_node(sender, (key[0], key[1]), _wire.encode_relay(key[2], frame))
+            self.outbox.send(mailbox.sock, there, dest.address, frame, mailbox)
+        else:
+            self.to_node(sender, there, _wire.encode_relay(key[2], frame))
 
     def to_node(self, sender: Actor | None, key: tuple[int, str], frame: bytes) -> None:
         """A frame for the monitor thread of node ``key``; never blocks.
         From an actor, its later messages for that node take the same way."""
         if sender is None:
-            self.outbox.send(self.monitor.mailbox.sock, key, node_pid(key).address, frame)
-            return
-        sender.relayed.add(key)
-        mailbox = sender.mailbox
-        self.outbox.send(mailbox.sock, key, node_pid(key).address, frame, mailbox)
+            mailbox, sock = None, self.monitor.mailbox.sock
+        else:
+            sender.relayed.add(key)
+            mailbox = sender.mailbox
+            sock = mailbox.sock
+        self.outbox.send(sock, key, node_pid(key).address, frame, mailbox)
 
     # -- actors ----------------------------------------------------------
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Final
 from ._errors import NameTaken
 from ._log import logger
 from ._mailbox import Mailbox, send_frame
-from ._pid import Pid
+from ._pid import Pid, _pid_from_key
 
 if TYPE_CHECKING:
     from ._node import Node
@@ -160,8 +160,9 @@ def node_alive(key: NodeKey) -> bool:
 
 
 def node_pid(key: NodeKey) -> Pid:
-    """The pid that stands for node ``key``: its monitor thread's."""
-    return Pid._make(key[0], key[1], 0)
+    """The pid that stands for node ``key``: its monitor thread's (interned,
+    so its address is formatted once: relayed sends use it per message)."""
+    return _pid_from_key(key[0], key[1], 0)
 
 
 class Outbox:

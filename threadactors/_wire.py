@@ -72,8 +72,7 @@ _MAX_FDS: Final = 4
 # surplus fds are closed by the kernel (MSG_CTRUNC).
 ANCBUF: Final = socket.CMSG_SPACE(_CREDS_SIZE) + socket.CMSG_SPACE(_MAX_FDS * 4)
 
-_TIMER_ID = struct.Struct("!Q")
-_SERIAL = struct.Struct("!Q")
+_ID = struct.Struct("!Q")  # after the head byte: a timer id, or a relay's serial
 _dumps = pickle.dumps
 _loads = pickle.loads
 
@@ -98,24 +97,24 @@ def not_picklable(what: str, value: Any, error: Exception) -> TypeError:
 
 
 def encode_timer(timer_id: int, frame: bytes) -> bytes:
-    return TIMER_HEAD + _TIMER_ID.pack(timer_id) + frame
+    return TIMER_HEAD + _ID.pack(timer_id) + frame
 
 
 def timer_id(frame: bytes) -> int:
-    return int(_TIMER_ID.unpack_from(frame, 1)[0])
+    return int(_ID.unpack_from(frame, 1)[0])
 
 
 def encode_relay(serial: int, frame: bytes) -> bytes:
     """``frame`` for the actor ``serial`` of another node, through that
     node's monitor thread (which keeps it in order with our signals)."""
-    return RELAY_HEAD + _SERIAL.pack(serial) + frame
+    return RELAY_HEAD + _ID.pack(serial) + frame
 
 
 def relay_serial(frame: bytes) -> int:
-    return int(_SERIAL.unpack_from(frame, 1)[0])
+    return int(_ID.unpack_from(frame, 1)[0])
 
 
-RELAY_SIZE: Final = 9  # head and serial: the user frame follows
+RELAY_SIZE: Final = 1 + _ID.size  # head and serial: the user frame follows
 
 
 def wrap(value: Any, what: str = "a value for another node") -> tuple[bytes, str]:
@@ -153,7 +152,7 @@ def decode_user(frame: bytes) -> Any:
     if kind == FRAME_BYTES:
         return frame[1:]
     if kind == FRAME_TIMER:
-        return decode_user(frame[1 + _TIMER_ID.size :])
+        return decode_user(frame[1 + _ID.size :])
     raise ValueError(f"not a user frame (kind {kind:#x})")
 
 
