@@ -175,12 +175,16 @@ def test_call_to_a_server_that_is_exiting_gives_its_reason() -> None:
 
     def slow_cleanup() -> None:
         try:
+            ta.send(me, "ready")
             ta.receive("never")
         finally:
             ta.send(me, "cleaning")
             ta.receive()  # the call's request: then it ends
 
     pid = ta.spawn(slow_cleanup)
+    # An exit signal that comes before the actor's first line ends it there,
+    # as on the BEAM: wait until it is inside its try.
+    assert ta.receive("ready", timeout=10) == "ready"
     ta.exit(pid, "shutdown")
     assert ta.receive("cleaning", timeout=10) == "cleaning"
     assert not ta.is_alive(pid)
