@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import errno
-import itertools
 import os
 import socket
 import struct
@@ -93,9 +92,11 @@ class Mailbox:
         "lock",
         "read_bytes",
         "read_count",
+        "released",
         "save",
         "sent",
         "sent_bytes",
+        "sent_lock",
         "seq",
         "sleeping",
         "sock",
@@ -116,16 +117,19 @@ class Mailbox:
         self.sleeping = False  # the owner is (about to be) blocked in recv
         self.woken = False  # a wake-up datagram is on its way and unread
         self.closed = False
+        self.released = False  # socket and save queue closed (once, under ``lock``)
         self.limit = 0  # max_mailbox; 0: unbounded
         self.unread: collections.deque[bytes] = collections.deque()
         self.save = SaveQueue()
         self.seq = 0  # arrival number of the last frame moved into ``unread``
-        self.sent = itertools.count()  # datagrams put on the socket by senders
-        self.read_count = 0  # user datagrams the owner read from the socket
-        # Bytes of user frames put on / read from the socket. Senders add
-        # without a lock: an estimate (the kernel charges a unix datagram to
-        # its sender's buffer, so the receiver's socket cannot tell).
+        # Datagrams and bytes senders put on the socket, and the owner read
+        # from it: the kernel cannot tell a unix datagram socket's queue
+        # length. Senders add under ``sent_lock`` (a ``+=`` from two threads
+        # loses updates without the GIL); never held across a syscall.
+        self.sent_lock = threading.Lock()
+        self.sent = 0
         self.sent_bytes = 0
+        self.read_count = 0
         self.read_bytes = 0
         self._rcvtimeo: float | None = None
         self._on_untrusted = on_untrusted
@@ -144,10 +148,13 @@ class Mailbox:
             if self.backlog:
                 self.fetch_now()
                 return True
-            self.sleeping = True
-            if self.backlog:  # a sender appended before it could see us sleep
-                self.sleeping = False
-                continue
+            # Under the lock senders append under: set-then-check on our side
+            # against append-then-check on theirs needs a full fence, and
+            # without the GIL only a lock gives one (docs/design.md).
+            with self.lock:
+                if self.backlog:
+                    continue
+                self.sleeping = True
             try:
                 got = self._recv_one(timeout)
             finally:
@@ -256,34 +263,49 @@ class Mailbox:
                 self._take_backlog()
 
     def queue_length(self) -> int:
-        """Messages waiting: save queue, unread, socket, backlog (approximate)."""
-        sent = int(repr(self.sent)[6:-1])
-        on_socket = max(0, sent - self.read_count)
-        return len(self.save) + len(self.unread) + on_socket + len(self.backlog)
+        """Messages waiting: save queue, unread, socket, backlog.
+
+        Read from any thread while the owner moves frames along the chain
+        save queue <- unread <- socket, so each part is read before the part
+        it takes from: a frame in flight is missed, never counted twice (a
+        ``max_mailbox`` kill is never early).
+        """
+        saved = len(self.save)
+        unread = len(self.unread)
+        read = self.read_count
+        sent = self.sent
+        return saved + unread + max(0, sent - read) + len(self.backlog)
 
     def queue_bytes(self) -> int:
-        """Bytes of the messages waiting (an estimate while senders race)."""
-        on_socket = max(0, self.sent_bytes - self.read_bytes)
-        return (
-            self.save.live_bytes
-            + sum(map(len, list(self.unread)))
-            + on_socket
-            + sum(map(len, list(self.backlog)))
-        )
+        """Bytes of the messages waiting, read in the same order."""
+        saved = self.save.live_bytes
+        # ``deque.copy`` is one locked operation; iterating the deque while
+        # the owner appends would raise without the GIL.
+        unread = sum(map(len, self.unread.copy()))
+        read = self.read_bytes
+        on_socket = max(0, self.sent_bytes - read)
+        return saved + unread + on_socket + sum(map(len, self.backlog.copy()))
 
     # -- closing ---------------------------------------------------------
 
-    def close(self) -> None:
-        """Refuse further messages and release the socket."""
-        if self.sock.fileno() < 0:
-            return
+    def release(self) -> None:
+        """Refuse further messages and close the socket and the save queue.
+
+        Once, whichever thread calls first: the owner on its way out and its
+        killer may both get here, and a second ``close`` of a number could
+        close an fd another thread has opened since.
+        """
+        with self.lock:
+            if self.released:
+                return
+            self.released = True
         self.shut()
         self.sock.close()
-        self.unread.clear()
+        self.save.close()
 
     def shut(self) -> None:
-        """Refuse further messages and wake the owner, keeping the fd (a
-        killed owner busy with it calls ``close`` itself)."""
+        """Refuse further messages and wake the owner, keeping the fds (a
+        killed owner busy with them calls ``release`` itself)."""
         with self.lock:
             self.closed = True
             self.backlog = []
@@ -293,9 +315,6 @@ class Mailbox:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-
-    def close_save_queue(self) -> None:
-        self.save.close()
 
 
 def deliver(
@@ -317,8 +336,9 @@ def deliver(
                 sock.sendto(frame, _DONTWAIT, target.address)
             else:
                 _send_memfd(sock, target.address, frame)
-            next(target.sent)
-            target.sent_bytes += len(frame)
+            with target.sent_lock:
+                target.sent += 1
+                target.sent_bytes += len(frame)
             return
         except BlockingIOError:
             pass

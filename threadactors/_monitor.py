@@ -79,8 +79,7 @@ class Monitor:
         self.stopped = True
         if self._thread is not threading.current_thread():
             self._thread.join()
-        self.mailbox.close()
-        self.mailbox.close_save_queue()
+        self.mailbox.release()
 
     def monitored_by(self, pid: Pid) -> list[Pid]:
         return sorted(set(dict(self.by_target.get(pid) or {}).values()))

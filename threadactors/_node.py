@@ -310,7 +310,7 @@ class Node:
             try:
                 self.registry.register(name, pid)
             except BaseException:
-                actor.mailbox.close()
+                actor.mailbox.release()
                 raise
         self.actors[pid] = actor
         thread = threading.Thread(
@@ -408,8 +408,7 @@ class Node:
                 reason = self._crash(actor, crash)
             self.actor_ended(actor, reason, crash_logged=crash is not None)
             # Killed while inside the runtime: the killer left these to us.
-            actor.mailbox.close()
-            actor.mailbox.close_save_queue()
+            actor.mailbox.release()
 
     def _crash(self, actor: Actor, exc: BaseException, **exiting: Any) -> Any:
         logger.error(
@@ -442,8 +441,7 @@ class Node:
             # close its own fds on the way out rather than pull them away.
             actor.mailbox.shut()
         else:
-            actor.mailbox.close()
-            actor.mailbox.close_save_queue()
+            actor.mailbox.release()
         if _quiet(reason):
             logger.debug("actor_exit", pid=repr(pid), reason=reason)
         elif not crash_logged:
@@ -495,7 +493,9 @@ class Node:
             mailbox.woken = False
             self.timers.call_later(0.001, lambda: self._rewake(mailbox))
         except OSError:
-            pass  # closed: nothing to wake
+            # Closed (nothing to wake), or no buffer space: let the next
+            # sender try again rather than believe a wake-up is on its way.
+            mailbox.woken = False
 
     def _rewake(self, mailbox: Mailbox) -> None:
         if mailbox.closed or not mailbox.sleeping or mailbox.woken:
@@ -610,9 +610,9 @@ class Node:
                 self.actor_ended(actor, SHUTDOWN)
                 continue
             # Still running: killed, dead for everyone now, thread abandoned.
+            # Its fds are closed now if it runs its own code, else by itself
+            # as it leaves the runtime (``actor_ended``): never under it.
             self.kill(actor)
-            actor.mailbox.close()
-            actor.mailbox.close_save_queue()
         self.timers.stop()
         self.monitor.stop()
         # After the monitor thread, the only one that starts watching nodes.
@@ -752,8 +752,7 @@ def raise_exit(actor: Actor) -> NoReturn:
     if actor.adopted:
         actor.node.actor_ended(actor, reason)
         # Killed while inside the runtime, the killer left our fds to us.
-        actor.mailbox.close()
-        actor.mailbox.close_save_queue()
+        actor.mailbox.release()
     raise exc
 
 
@@ -761,7 +760,14 @@ def enter() -> Actor:
     """Start a runtime call: nothing is raised into the thread until ``leave``."""
     actor = current_actor()
     if actor.adopted:
-        actor.depth += 1
+        with actor.exc_lock:
+            # Killed between current_actor's look and here: its fds may be
+            # closed already, so do not go on to use them.
+            if actor.dead:
+                reason = actor.exit_reason
+                exc = actor.exit_exc = Exit(KILLED if reason is None else reason)
+                raise exc
+            actor.depth += 1
         return actor
     try:
         # ``with`` so that an exit the SetAsyncExc fallback raises in here
@@ -782,15 +788,21 @@ def enter() -> Actor:
 
 def leave(actor: Actor) -> None:
     """End a runtime call; an exit that came meanwhile is raised now."""
-    actor.depth -= 1
-    if actor.depth == 0:
-        if actor.pending_exit is not NO_EXIT and exit_due(actor):
-            raise_exit(actor)
-        if actor.dead:
-            # Ended by another thread (shutdown) while we were in here: it
-            # only shut our socket; its fds are ours to close.
-            actor.mailbox.close()
-            actor.mailbox.close_save_queue()
+    if actor.depth > 1:
+        actor.depth -= 1
+        return
+    # Under the lock a signaller sets ``pending_exit`` and reads ``depth``
+    # under: either it sees 0 and arms an interruption, or we see its exit.
+    # Two plain fields, one written and the other read on each side, need a
+    # full fence, which without the GIL only the lock gives.
+    with actor.exc_lock:
+        actor.depth = 0
+    if actor.pending_exit is not NO_EXIT and exit_due(actor):
+        raise_exit(actor)
+    if actor.dead:
+        # Ended by another thread (shutdown) while we were in here: it
+        # only shut our socket; its fds are ours to close.
+        actor.mailbox.release()
 
 
 def shutdown_node(timeout: float | None) -> None:

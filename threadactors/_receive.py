@@ -152,14 +152,12 @@ def _check_exit(actor: Actor) -> None:
     mailbox = actor.mailbox
     if actor.pending_exit is not NO_EXIT and exit_due(actor):
         if mailbox.closed and not actor.adopted:
-            mailbox.close()
-            mailbox.close_save_queue()
+            mailbox.release()
         raise_exit(actor)
     if mailbox.closed:
         # Killed or shut down while we were in here: the killer left our fds
         # to us (we were using them).
-        mailbox.close()
-        mailbox.close_save_queue()
+        mailbox.release()
         reason = actor.exit_reason
         if reason is None:
             reason = SHUTDOWN if actor.adopted else KILLED

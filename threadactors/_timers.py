@@ -146,9 +146,10 @@ class Timers:
                 if self._stopping:
                     return
                 now = time.monotonic()
-                heap = self._heap
-                while heap and heap[0][0] <= now:
-                    item = heapq.heappop(heap)[2]
+                # ``self._heap`` each time: a send below can end an actor,
+                # whose ``forget`` may replace the heap (``_dropped``).
+                while self._heap and self._heap[0][0] <= now:
+                    item = heapq.heappop(self._heap)[2]
                     if item[0] == "send" and item[1] not in self._pending:
                         self._cancelled = max(0, self._cancelled - 1)
                         continue
