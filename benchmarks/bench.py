@@ -1,10 +1,12 @@
-"""``python -m threadactors bench [--quick] [--json] [--placement same|os|both]``.
+"""``python -m threadactors bench [--quick] [--json] [--placement same|os|both|none]
+[--pythons PY,...|auto]``.
 
 Every figure is measured beside its floor in the same process run and under
 the same thread placement, and reported as a ratio: absolute times on shared
 2-core machines drift, ratios much less. Placement "same" pins the whole
 process to CPU 0 (the library's own cost); "os" leaves it to the kernel (what
-a user gets). Each placement runs in a fresh subprocess.
+a user gets). Each placement runs in a fresh subprocess. ``--pythons`` adds
+a table of a few figures on each interpreter named (``pythons.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import threadactors as ta
 
-from . import floors, pykka_figs, remote
+from . import floors, pykka_figs, pythons, remote
 
 SIZES = {
     "full": {
@@ -417,14 +419,18 @@ def measure(size: str) -> list[dict[str, Any]]:
 # -- the command ----------------------------------------------------------------------
 
 
-def _worker(placement: str, size: str) -> None:
-    if placement == "same":
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+def _quiet() -> None:
     import logging
 
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+
+
+def _worker(placement: str, size: str) -> None:
+    if placement == "same":
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    _quiet()
     print(json.dumps(measure(size)))
 
 
@@ -468,14 +474,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m threadactors bench")
     parser.add_argument("--quick", action="store_true", help="small sizes (under 30 s)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--placement", choices=["same", "os", "both"], default="both")
-    parser.add_argument("--worker", choices=["same", "os"], help=argparse.SUPPRESS)
+    parser.add_argument("--placement", choices=["same", "os", "both", "none"], default="both")
+    parser.add_argument(
+        "--pythons",
+        metavar="PY,...",
+        help="also measure on these interpreters ('auto': this checkout's .tox envs)",
+    )
+    parser.add_argument("--worker", choices=["same", "os", "python"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     size = "quick" if args.quick else "full"
+    if args.worker == "python":
+        _quiet()
+        pythons.worker(size)
+        return 0
     if args.worker:
         _worker(args.worker, size)
         return 0
-    placements = ["same", "os"] if args.placement == "both" else [args.placement]
+    placements = {"both": ["same", "os"], "none": []}.get(args.placement, [args.placement])
     results: dict[str, list[dict[str, Any]]] = {}
     for placement in placements:
         print(f"measuring, placement {placement} ...", file=sys.stderr, flush=True)
@@ -484,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd.append("--quick")
         out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
         results[placement] = json.loads(out.stdout.strip().splitlines()[-1])
+    per_python = pythons.run_all(args.pythons, args.quick) if args.pythons else []
     if args.json:
         print(
             json.dumps(
@@ -492,6 +508,7 @@ def main(argv: list[str] | None = None) -> int:
                     "cpus": os.cpu_count(),
                     "pykka": pykka_figs.available(),
                     "results": results,
+                    "pythons": per_python,
                 },
                 indent=1,
             )
@@ -505,5 +522,16 @@ def main(argv: list[str] | None = None) -> int:
             "ratio = threadactors' cost / the floor's cost (time per op, or 1/throughput): "
             "1.00x is as fast as the floor, 2.00x twice as slow; same for 'vs pykka'."
         )
-        print(_table(results))
+        if results:
+            print(_table(results))
+        if per_python:
+            print()
+            print(
+                "per interpreter (placement os): ratio = threadactors / raw socket ping-pong; "
+                "'actors in parallel' = the work N CPU-bound actors do in the time one does, "
+                "beside N plain threads (ratio 1.00x: actors scale as threads do)"
+            )
+            print(pythons.table(per_python))
+            for line in pythons.summary(per_python):
+                print(line)
     return 0

@@ -123,19 +123,28 @@ def run(seconds: float, workers: int, crash_every: int, batch: int, seed: int) -
     ta.stop(sup)
 
     once = dead = lost = twice = wrong = 0
+    bad: list[str] = []
     for item, (pid, sent_in) in sent_to.items():
         by = done.get(item, [])
         if len(by) > 1:
             twice += 1
+            bad.append(f"item {item} to {pid} (batch {sent_in}) processed by {by}")
         elif len(by) == 1:
             once += by[0] == pid
             wrong += by[0] != pid
+            if by[0] != pid:
+                bad.append(f"item {item} to {pid} (batch {sent_in}) processed by {by[0]}")
         elif synced_at.get(pid, -1) >= sent_in:
             lost += 1  # a live worker passed a checkpoint after it: lost
+            bad.append(
+                f"item {item} to {pid} (batch {sent_in}) lost: it synced at batch "
+                f"{synced_at[pid]}{', then died' if pid in died else ''}"
+            )
         elif pid in died:
             dead += 1
         else:
             lost += 1
+            bad.append(f"item {item} to {pid} (batch {sent_in}) lost: neither synced nor died")
     print(f"soak: {elapsed:.1f} s, {workers} workers, a crash every ~{crash_every} items")
     print(f"  items sent:                         {len(sent_to):,}")
     print(f"  processed exactly once:             {once:,}")
@@ -147,6 +156,8 @@ def run(seconds: float, workers: int, crash_every: int, batch: int, seed: int) -
         f"  violations: lost {lost}, twice {twice}, wrong worker {wrong}, out of order {disorder}"
     )
     ok = lost == twice == wrong == disorder == 0 and once + dead == len(sent_to)
+    for line in bad[:10]:
+        print("  violation:", line)
     print("  audit:", "OK" if ok else "FAILED")
     return 0 if ok else 1
 

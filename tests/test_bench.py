@@ -59,3 +59,14 @@ def test_bench_json() -> None:
     for row in rows:
         assert row["threadactors"] > 0
         assert set(row) >= {"figure", "unit", "floor", "ratio", "pykka"}
+
+
+def test_bench_pythons_row() -> None:
+    data = json.loads(run("--json", "--placement", "none", "--pythons", sys.executable))
+    assert data["results"] == {}
+    (row,) = data["pythons"]
+    assert row["exe"] == sys.executable
+    assert row["python"].startswith(sys.version.split()[0])
+    for key in ("ping_pong", "raw_ping_pong", "call", "actors_speed_up", "threads_speed_up"):
+        assert row[key] > 0, key
+    assert row["workers"] >= 1

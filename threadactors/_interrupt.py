@@ -29,11 +29,7 @@ hook lets those go by and raises at the next line (``_safe``):
   code objects of the target's stack (other threads running the same code
   pay one cheap call per line while the target is armed). Code the target
   enters later is found by re-reading its stack from the timer thread.
-  Without the GIL another thread's stack cannot be read safely (its frames
-  are pushed and popped under the reader), so free-threaded builds enable
-  ``LINE`` events everywhere instead, while any thread is armed: every
-  thread pays a call per line of its own code until the target is reached.
-* CPython 3.10 and 3.11: the target's own trace function, set from outside
+* CPython 3.11: the target's own trace function, set from outside
   with ``_PyEval_SetTrace`` (which CPython documents as working on a thread
   state that is not the current one) and the trampoline ``sys.settrace``
   uses, found by a self-test; ``call`` events cover code entered later.
@@ -51,7 +47,6 @@ import ctypes
 import dis
 import os
 import sys
-import sysconfig
 import threading
 import weakref
 from collections.abc import Callable
@@ -75,9 +70,6 @@ _CORE: Final = frozenset(
     if name.endswith(".py") and name not in _USER_MODULES
 )
 _get_ident = threading.get_ident
-# A build without the GIL (3.13t): nothing may read another running thread's
-# frames. A GIL build, or a free-threaded one running with the GIL, may.
-FREE_THREADED: Final = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 # Set by the node: decides, in the target thread, what to raise.
 _fire: Callable[[Actor], Exit | None] = lambda actor: None  # noqa: E731
@@ -194,16 +186,11 @@ class _Monitoring:
         self._tool = tool
         self._line = mon.events.LINE
         self._codes: set[CodeType] = set()
-        self._global = FREE_THREADED
-        self._disable = mon.DISABLE
         mon.register_callback(tool, self._line, self._on_line)
 
     def _on_line(self, code: CodeType, line: int) -> Any:
-        if code.co_filename in _CORE:
-            # Never raised at: off for good (events on everywhere, 3.13t).
-            return self._disable if self._global else None
         actor = _armed.get(_get_ident())
-        if actor is None:
+        if actor is None or code.co_filename in _CORE:
             return None
         if not _raise_here(code, sys._getframe(1).f_lasti):
             return None
@@ -220,10 +207,6 @@ class _Monitoring:
             if _armed.get(ident) is actor:
                 return
             _armed[ident] = actor
-            if self._global:
-                if len(_armed) == 1:
-                    self._mon.set_events(self._tool, self._line)
-                return
         self._instrument(ident)
         actor.node.timers.call_later(0.005, lambda: self._rescan(actor, 0.005))
 
@@ -256,8 +239,6 @@ class _Monitoring:
             ident = actor.ident
             if ident is not None and _armed.get(ident) is actor:
                 del _armed[ident]
-                if self._global and not _armed:
-                    self._mon.set_events(self._tool, 0)
             if not _armed and self._codes:
                 for code in self._codes:
                     self._mon.set_local_events(self._tool, code, 0)
@@ -280,7 +261,7 @@ def _monitoring() -> _Monitoring | None:
     return None
 
 
-# -- CPython 3.10/3.11: the thread's trace function --------------------------
+# -- CPython 3.11: the thread's trace function --------------------------
 
 _api = ctypes.pythonapi
 

@@ -87,11 +87,11 @@ class Mailbox:
         "_recvmsg",
         "address",
         "backlog",
+        "balance",
+        "balance_bytes",
         "closed",
         "limit",
         "lock",
-        "read_bytes",
-        "read_count",
         "released",
         "save",
         "sent",
@@ -122,15 +122,18 @@ class Mailbox:
         self.unread: collections.deque[bytes] = collections.deque()
         self.save = SaveQueue()
         self.seq = 0  # arrival number of the last frame moved into ``unread``
-        # Datagrams and bytes senders put on the socket, and the owner read
-        # from it: the kernel cannot tell a unix datagram socket's queue
-        # length. Senders add under ``sent_lock`` (a ``+=`` from two threads
-        # loses updates without the GIL); never held across a syscall.
+        # How many frames (and bytes) are waiting, kept as two sums, because
+        # the kernel cannot tell a unix datagram socket's queue length and
+        # frames move socket -> unread -> save queue under a reader: ``sent``
+        # counts what in-process senders put on the socket or the backlog
+        # (under ``sent_lock``: a ``+=`` from two threads loses updates
+        # without the GIL); ``balance``, kept by the owner alone, adds the
+        # frames read from other processes and subtracts those taken out.
         self.sent_lock = threading.Lock()
         self.sent = 0
         self.sent_bytes = 0
-        self.read_count = 0
-        self.read_bytes = 0
+        self.balance = 0
+        self.balance_bytes = 0
         self._rcvtimeo: float | None = None
         self._on_untrusted = on_untrusted
         self._my_os_pid = os.getpid()
@@ -240,9 +243,9 @@ class Mailbox:
         if kind == _FRAME_WAKE:
             self.woken = False
             return True
-        if sender == self._my_os_pid:  # (others' sends are not in ``sent``)
-            self.read_count += 1
-            self.read_bytes += len(data)
+        if sender != self._my_os_pid:  # (others' sends are not in ``sent``)
+            self.balance += 1
+            self.balance_bytes += len(data)
         self.seq += 1
         self.unread.append(data)
         return True
@@ -263,28 +266,25 @@ class Mailbox:
                 self._take_backlog()
 
     def queue_length(self) -> int:
-        """Messages waiting: save queue, unread, socket, backlog.
+        """Messages waiting: save queue, unread, socket and backlog together.
 
-        Read from any thread while the owner moves frames along the chain
-        save queue <- unread <- socket, so each part is read before the part
-        it takes from: a frame in flight is missed, never counted twice (a
-        ``max_mailbox`` kill is never early).
+        Exact for frames whose ``deliver`` has returned; another sender's
+        frame still in flight may be missed, and is never counted twice.
+        ``balance`` is read first: a frame taken out after that read was
+        waiting when it was made.
         """
-        saved = len(self.save)
-        unread = len(self.unread)
-        read = self.read_count
-        sent = self.sent
-        return saved + unread + max(0, sent - read) + len(self.backlog)
+        balance = self.balance
+        return max(0, self.sent + balance)
 
     def queue_bytes(self) -> int:
-        """Bytes of the messages waiting, read in the same order."""
-        saved = self.save.live_bytes
-        # ``deque.copy`` is one locked operation; iterating the deque while
-        # the owner appends would raise without the GIL.
-        unread = sum(map(len, self.unread.copy()))
-        read = self.read_bytes
-        on_socket = max(0, self.sent_bytes - read)
-        return saved + unread + on_socket + sum(map(len, self.backlog.copy()))
+        """Bytes of the messages waiting, counted as ``queue_length`` is."""
+        balance = self.balance_bytes
+        return max(0, self.sent_bytes + balance)
+
+    def took(self, size: int) -> None:
+        """The owner took a frame of ``size`` bytes out of its mailbox for good."""
+        self.balance -= 1
+        self.balance_bytes -= size
 
     # -- closing ---------------------------------------------------------
 
@@ -351,6 +351,9 @@ def deliver(
         if target.closed or (sender is not None and sender.closed):
             return
         target.backlog.append(frame)
+        with target.sent_lock:
+            target.sent += 1
+            target.sent_bytes += len(frame)
         need_wake = target.sleeping and not target.woken
         if need_wake:
             target.woken = True

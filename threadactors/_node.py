@@ -759,27 +759,27 @@ def raise_exit(actor: Actor) -> NoReturn:
 def enter() -> Actor:
     """Start a runtime call: nothing is raised into the thread until ``leave``."""
     actor = current_actor()
-    if actor.adopted:
-        with actor.exc_lock:
-            # Killed between current_actor's look and here: its fds may be
-            # closed already, so do not go on to use them.
-            if actor.dead:
-                reason = actor.exit_reason
-                exc = actor.exit_exc = Exit(KILLED if reason is None else reason)
-                raise exc
-            actor.depth += 1
-        return actor
     try:
         # ``with`` so that an exit the SetAsyncExc fallback raises in here
         # still releases the lock.
         with actor.exc_lock:
-            actor.depth += 1
-            if actor.injected:
-                actor.injected = False
-                _interrupt.disarm(actor)
+            # Killed since current_actor looked: the killer saw depth 0 and
+            # closed our fds, so we must not go on to use them.
+            dead = actor.dead
+            if not dead:
+                actor.depth += 1
+                if actor.injected:
+                    actor.injected = False
+                    _interrupt.disarm(actor)
     except BaseException:
         actor.depth -= 1
         raise
+    if dead:
+        reason = actor.exit_reason
+        exc = actor.exit_exc = Exit(KILLED if reason is None else reason)
+        raise exc
+    if actor.adopted:
+        return actor
     if actor.pending_exit is not NO_EXIT and actor.depth == 1 and exit_due(actor):
         actor.depth = 0
         raise_exit(actor)

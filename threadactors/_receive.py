@@ -68,9 +68,11 @@ def receive_in(
     save = mailbox.save
     if save.entries:
         for seq in save.candidates(keys, since):
-            msg = _decode(save.read(seq))
+            frame = save.read(seq)
+            msg = _decode(frame)
             if matcher is None or matcher(msg):
                 save.take(seq)
+                mailbox.took(len(frame))
                 return msg
     unread = mailbox.unread
     dropped = actor.dropped_replies
@@ -85,13 +87,16 @@ def receive_in(
                     msg = _decode(frame)
                 except Exception as e:
                     unread.popleft()
+                    mailbox.took(len(frame))
                     logger.error("dead_letter", pid=repr(actor.pid), error=repr(e), size=len(frame))
                     continue
                 if dropped and _is_dropped_reply(msg, dropped):
                     unread.popleft()
+                    mailbox.took(len(frame))
                     continue
                 if matcher is None or matcher(msg):
                     unread.popleft()
+                    mailbox.took(len(frame))
                     return msg
                 seq = mailbox.seq - len(unread) + 1
                 unread.popleft()
@@ -169,9 +174,12 @@ def purge_timer(actor: Actor, timer: int) -> None:
     """Remove timer ``timer``'s message from the caller's own mailbox."""
     mailbox = actor.mailbox
     mailbox.fetch_now()
-    if mailbox.save.remove_timer(timer):
+    size = mailbox.save.remove_timer(timer)
+    if size:
+        mailbox.took(size)
         return
     for frame in mailbox.unread:
         if frame[0] == _FRAME_TIMER and _wire.timer_id(frame) == timer:
             mailbox.unread.remove(frame)
+            mailbox.took(len(frame))
             return

@@ -139,13 +139,13 @@ class SaveQueue:
         self._live -= entry.length
         self._maybe_compact()
 
-    def remove_timer(self, timer: int) -> bool:
-        """Drop the message of timer ``timer`` if it is here."""
+    def remove_timer(self, timer: int) -> int:
+        """Drop the message of timer ``timer``: its size, 0 if it was not here."""
         for seq, entry in self.entries.items():
             if entry.timer == timer:
                 self.take(seq)
-                return True
-        return False
+                return entry.length
+        return 0
 
     def _maybe_compact(self) -> None:
         if not self.entries:
