@@ -2,13 +2,14 @@
 parallel (actors against plain threads), so a regression of one CPython
 version, or a lock that serialises a free-threaded build, shows.
 
-``python -m threadactors bench --pythons PY[,PY...]`` (``auto``: the tox envs
-in ``.tox/``) runs one worker per interpreter, from this checkout's sources.
+``python -m threadactors bench --pythons PY[,PY...]`` (``auto``: the
+``py*`` envs of tox.ini's envlist that exist in ``.tox/``) runs one worker
+per interpreter, from this checkout's sources.
 """
 
 from __future__ import annotations
 
-import glob
+import configparser
 import json
 import os
 import subprocess
@@ -109,7 +110,14 @@ def worker(size: str) -> None:
 def interpreters(spec: str) -> list[str]:
     """The interpreters ``--pythons`` names: a comma list, or ``auto``."""
     if spec == "auto":
-        found = sorted(glob.glob(str(ROOT / ".tox" / "py3*" / "bin" / "python")))
+        tox = configparser.ConfigParser()
+        tox.read(ROOT / "tox.ini")
+        envs = [e.strip() for e in tox.get("tox", "envlist", fallback="").split(",")]
+        found = [
+            str(exe)
+            for env in envs
+            if env.startswith("py") and (exe := ROOT / ".tox" / env / "bin" / "python").exists()
+        ]
         return found or [sys.executable]
     return [p for p in spec.split(",") if p]
 
