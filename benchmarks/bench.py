@@ -22,7 +22,7 @@ from typing import Any
 
 import threadactors as ta
 
-from . import floors, pykka_figs, pythons, remote
+from . import floors, pykka_figs, pythons, remote, table
 
 SIZES = {
     "full": {
@@ -461,13 +461,7 @@ def _table(results: dict[str, list[dict[str, Any]]]) -> str:
                     r["floor_name"] + (f"; {r['note']}" if r["note"] else ""),
                 )
             )
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
-    out = []
-    for k, line in enumerate(lines):
-        out.append("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-        if k == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
+    return table.render(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -531,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
                 "'actors in parallel' = the work N CPU-bound actors do in the time one does, "
                 "beside N plain threads (ratio 1.00x: actors scale as threads do)"
             )
-            print(pythons.table(per_python))
+            print(pythons.per_python_table(per_python))
             for line in pythons.summary(per_python):
                 print(line)
     return 0

@@ -22,7 +22,7 @@ from typing import Any
 
 import threadactors as ta
 
-from . import floors
+from . import floors, table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,7 +135,7 @@ def run_all(spec: str, quick: bool) -> list[dict[str, Any]]:
     return results
 
 
-def table(results: list[dict[str, Any]]) -> str:
+def per_python_table(results: list[dict[str, Any]]) -> str:
     head = (
         "python",
         "GIL",
@@ -164,13 +164,7 @@ def table(results: list[dict[str, Any]]) -> str:
                 f"{r['threads_speed_up'] / r['actors_speed_up']:.2f}x",
             )
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    out = []
-    for k, line in enumerate(lines):
-        out.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-        if k == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
+    return table.render(lines)
 
 
 def summary(results: list[dict[str, Any]]) -> list[str]:

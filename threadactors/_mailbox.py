@@ -330,16 +330,15 @@ def deliver(
     killed meanwhile) a frame bound for the backlog is dropped, so it cannot
     land after the sender's ``Down`` (SIG-3).
     """
+    need_wake = False
+    on_socket = False
     if not target.backlog:
         try:
             if len(frame) <= _MAX:
                 sock.sendto(frame, _DONTWAIT, target.address)
             else:
                 _send_memfd(sock, target.address, frame)
-            with target.sent_lock:
-                target.sent += 1
-                target.sent_bytes += len(frame)
-            return
+            on_socket = True
         except BlockingIOError:
             pass
         except DEAD_ERRORS:
@@ -347,16 +346,17 @@ def deliver(
         except OSError as e:
             if e.errno not in (errno.ETOOMANYREFS, errno.ENOBUFS):
                 raise
-    with target.lock:
-        if target.closed or (sender is not None and sender.closed):
-            return
-        target.backlog.append(frame)
-        with target.sent_lock:
-            target.sent += 1
-            target.sent_bytes += len(frame)
-        need_wake = target.sleeping and not target.woken
-        if need_wake:
-            target.woken = True
+    if not on_socket:
+        with target.lock:
+            if target.closed or (sender is not None and sender.closed):
+                return
+            target.backlog.append(frame)
+            need_wake = target.sleeping and not target.woken
+            if need_wake:
+                target.woken = True
+    with target.sent_lock:
+        target.sent += 1
+        target.sent_bytes += len(frame)
     if need_wake:
         wake(target)
 

@@ -708,11 +708,17 @@ def current_actor() -> Actor:
     if actor.dead:
         if actor.adopted and actor.exit_exc is not None:
             return get_node().adopt(threading.current_thread())
-        exc = actor.exit_exc = Exit(actor.exit_reason if actor.exit_reason is not None else KILLED)
-        raise exc
+        _raise_ended(actor)
     if actor.pending_exit is not NO_EXIT and actor.depth == 0 and exit_due(actor):
         raise_exit(actor)
     return actor
+
+
+def _raise_ended(actor: Actor) -> NoReturn:
+    """A runtime call of an actor that has ended (killed, its thread astray)."""
+    reason = actor.exit_reason
+    exc = actor.exit_exc = Exit(KILLED if reason is None else reason)
+    raise exc
 
 
 def exit_due(actor: Actor) -> bool:
@@ -775,9 +781,7 @@ def enter() -> Actor:
         actor.depth -= 1
         raise
     if dead:
-        reason = actor.exit_reason
-        exc = actor.exit_exc = Exit(KILLED if reason is None else reason)
-        raise exc
+        _raise_ended(actor)
     if actor.adopted:
         return actor
     if actor.pending_exit is not NO_EXIT and actor.depth == 1 and exit_due(actor):
