@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -382,12 +383,40 @@ def test_first_exit_reason_wins() -> None:
     assert down_of(ref) == "first"
 
 
+def test_an_exit_raised_at_a_runtime_call_is_not_raised_again_in_its_cleanup() -> None:
+    # The exit signal finds it in a C call (armed: it is outside the
+    # runtime); it comes back straight into a runtime call on the same line,
+    # with no line start between, so the call raises the exit. The armed
+    # interruption must not raise it a second time at the cleanup's first line.
+    me = ta.self()
+    r, w = os.pipe()
+
+    def body() -> None:
+        try:
+            ta.send(me, "ready")
+            os.read(r, 1) and ta.send(me, "not reached")  # one line
+        finally:
+            ta.send(me, "unwinding")
+
+    try:
+        pid, ref = ta.spawn_monitor(body)
+        ta.receive("ready", timeout=10)
+        ta.exit(pid, "stop")
+        os.write(w, b"x")
+        assert ta.receive("unwinding", ta.Down, timeout=10) == "unwinding"
+        assert down_of(ref) == "stop"
+    finally:
+        os.close(r)
+        os.close(w)
+
+
 def test_kill_while_exiting_ends_at_once() -> None:
     me = ta.self()
     release = threading.Event()
 
     def body() -> None:
         try:
+            ta.send(me, "ready")  # inside the try: an exit before it skips it
             idle()
         finally:
             ta.send(me, "unwinding")
@@ -395,6 +424,7 @@ def test_kill_while_exiting_ends_at_once() -> None:
             ta.send(me, "stray")  # the killed thread's runtime call
 
     pid, ref = ta.spawn_monitor(body)
+    ta.receive("ready", timeout=10)
     ta.exit(pid, "stop")
     assert ta.receive(timeout=10) == "unwinding"
     ta.exit(pid, "kill")

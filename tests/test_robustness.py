@@ -68,6 +68,7 @@ def test_kill_interrupts_a_long_cleanup() -> None:
 
     def body() -> None:
         try:
+            ta.send(me, "ready")  # inside the try: an exit before it skips it
             idle()
         finally:
             ta.send(me, "cleaning")
@@ -76,6 +77,7 @@ def test_kill_interrupts_a_long_cleanup() -> None:
                 x += 1
 
     pid, ref = ta.spawn_monitor(body)
+    ta.receive("ready", timeout=10)
     ta.exit(pid, "stop")
     assert ta.receive("cleaning", timeout=10) == "cleaning"
     ta.exit(pid, "kill")

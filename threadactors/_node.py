@@ -392,9 +392,7 @@ class Node:
                     with actor.exc_lock:
                         actor.depth += 1
                         actor.ending = True
-                        if actor.injected:
-                            actor.injected = False
-                            _interrupt.disarm(actor)
+                        withdraw(actor)
                     break
                 except Exit:
                     continue
@@ -717,8 +715,18 @@ def current_actor() -> Actor:
 def _raise_ended(actor: Actor) -> NoReturn:
     """A runtime call of an actor that has ended (killed, its thread astray)."""
     reason = actor.exit_reason
-    exc = actor.exit_exc = Exit(KILLED if reason is None else reason)
+    with actor.exc_lock:
+        exc = actor.exit_exc = Exit(KILLED if reason is None else reason)
+        withdraw(actor)
     raise exc
+
+
+def withdraw(actor: Actor) -> None:
+    """Cancel an interruption armed for ``actor`` (in its own thread; the
+    caller holds ``exc_lock``)."""
+    if actor.injected:
+        actor.injected = False
+        _interrupt.disarm(actor)
 
 
 def exit_due(actor: Actor) -> bool:
@@ -742,7 +750,7 @@ def exit_due(actor: Actor) -> bool:
 def interrupted(actor: Actor) -> Exit | None:
     """``_interrupt``'s hook, in ``actor``'s thread at a line of its own code:
     the exit to raise there, or ``None`` if it is inside the runtime."""
-    if actor.depth or actor.pending_exit is NO_EXIT:
+    if actor.depth or actor.pending_exit is NO_EXIT or not exit_due(actor):
         return None
     exc = actor.exit_exc = Exit(actor.pending_exit)  # now: a kill may have replaced it
     return exc
@@ -753,8 +761,14 @@ _interrupt.install(interrupted)
 
 def raise_exit(actor: Actor) -> NoReturn:
     """Raise the pending exit; an adopted thread's actor ends here."""
-    reason = actor.pending_exit
-    exc = actor.exit_exc = Exit(reason)
+    # Under the lock, and withdrawing an interruption armed for it: raised
+    # here at depth 0 (``current_actor``), the exit may have been armed as
+    # well, and the hook must not raise it a second time in the cleanup it
+    # starts. A kill after this re-arms with ``exit_exc`` cleared.
+    with actor.exc_lock:
+        reason = actor.pending_exit
+        exc = actor.exit_exc = Exit(reason)
+        withdraw(actor)
     if actor.adopted:
         actor.node.actor_ended(actor, reason)
         # Killed while inside the runtime, the killer left our fds to us.
@@ -774,9 +788,7 @@ def enter() -> Actor:
             dead = actor.dead
             if not dead:
                 actor.depth += 1
-                if actor.injected:
-                    actor.injected = False
-                    _interrupt.disarm(actor)
+                withdraw(actor)
     except BaseException:
         actor.depth -= 1
         raise
@@ -817,9 +829,7 @@ def shutdown_node(timeout: float | None) -> None:
         # it does (its own links end with "shutdown" meanwhile).
         with me.exc_lock:
             me.depth += 1
-            if me.injected:
-                me.injected = False
-                _interrupt.disarm(me)
+            withdraw(me)
     with _node_lock:
         node, _node = _node, None
     if node is not None:
