@@ -23,6 +23,30 @@ def test_register_whereis_send_by_name() -> None:
     ta.send("echo", "stop")
 
 
+def test_a_message_to_a_name_just_taken_by_spawn_is_delivered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Whoever finds the name of an actor spawned with one finds the actor:
+    # a message sent the instant the name is taken, before spawn goes on, is
+    # not dropped as if to the dead (it was, where another thread did that).
+    me = ta.self()
+    registry = get_node().registry
+    real = registry.register
+
+    def register_then_send(name: str, pid: ta.Pid) -> None:
+        real(name, pid)
+        if name == "newborn":
+            ta.send("newborn", "first")
+
+    monkeypatch.setattr(registry, "register", register_then_send)
+
+    def body() -> None:
+        ta.send(me, ("got", ta.receive(timeout=5, default="nothing")))
+
+    ta.spawn_opt(body, name="newborn")
+    assert ta.receive(timeout=10) == ("got", "first")
+
+
 def test_register_self_by_default() -> None:
     ta.register("me")
     assert ta.whereis("me") == ta.self()

@@ -306,13 +306,16 @@ class Node:
         actor.trap_exit = trap_exit
         actor.mailbox.limit = max_mailbox
         pid = actor.pid
+        # In the table before its name: a sender that finds the name must
+        # find the actor (else its message is dropped as if to the dead).
+        self.actors[pid] = actor
         if name is not None:
             try:
                 self.registry.register(name, pid)
             except BaseException:
+                self.actors.pop(pid, None)
                 actor.mailbox.release()
                 raise
-        self.actors[pid] = actor
         thread = threading.Thread(
             target=self._run,
             args=(actor, fn, args, kwargs),
