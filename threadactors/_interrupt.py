@@ -18,7 +18,9 @@ land inside the runtime's own code at any bytecode, where no lock is held
 but state may be half-moved.
 
 So the exception is raised only at the start of a line, from a hook that
-runs in the target thread, and never in the runtime's own modules (the
+runs in the target thread, and never in the runtime's own modules nor in
+code they run (a weakref callback or finaliser an allocation of theirs
+triggers: ``_inside_runtime``) (the
 runtime calls ``disarm`` on entry and raises a pending exit itself on its way
 out). A line start is inside the exception-table range of the ``try`` that
 contains it, except where the line begins with an instruction the compiler
@@ -160,6 +162,22 @@ def _raise_here(code: CodeType, offset: int) -> bool:
     return False
 
 
+def _inside_runtime(frame: FrameType) -> bool:
+    """Whether user code at ``frame`` was called from inside the runtime: a
+    weakref callback or finaliser that an allocation in the runtime's code
+    ran, in a thread at depth 0 (``current_actor``, ``raise_exit``). An
+    exit raised there would be swallowed as unraisable, or replace the exit
+    the runtime is raising. The actor's runner is the one runtime frame
+    that user code runs under."""
+    back = frame.f_back
+    while back is not None:
+        code = back.f_code
+        if code.co_filename in _CORE:
+            return code.co_name != "_run"
+        back = back.f_back
+    return False
+
+
 def _user_frames(ident: int) -> list[FrameType]:
     """The frames of thread ``ident`` above the actor's runner, innermost
     first, without the runtime's own."""
@@ -192,7 +210,8 @@ class _Monitoring:
         actor = _armed.get(_get_ident())
         if actor is None or code.co_filename in _CORE:
             return None
-        if not _raise_here(code, sys._getframe(1).f_lasti):
+        frame = sys._getframe(1)
+        if not _raise_here(code, frame.f_lasti) or _inside_runtime(frame):
             return None
         exc = _fire(actor)
         if exc is None:
@@ -292,7 +311,7 @@ class _Tracing:
         actor = _armed.get(_get_ident())
         if actor is None:
             return None
-        if not _raise_here(frame.f_code, frame.f_lasti):
+        if not _raise_here(frame.f_code, frame.f_lasti) or _inside_runtime(frame):
             return self._on_line
         exc = _fire(actor)
         if exc is None:
