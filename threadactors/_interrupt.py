@@ -18,14 +18,14 @@ land inside the runtime's own code at any bytecode, where no lock is held
 but state may be half-moved.
 
 So the exception is raised only at the start of a line, from a hook that
-runs in the target thread, and never in the runtime's own modules nor in
-code they run (a weakref callback or finaliser an allocation of theirs
-triggers: ``_inside_runtime``) (the
+runs in the target thread, and never in the runtime's own modules (the
 runtime calls ``disarm`` on entry and raises a pending exit itself on its way
-out). A line start is inside the exception-table range of the ``try`` that
-contains it, except where the line begins with an instruction the compiler
-leaves out of ranges: a ``NOP`` (a nested ``try:``, ``pass``) or a jump. The
-hook lets those go by and raises at the next line (``_safe``):
+out), nor in user code they run, such as a weakref callback that one of
+their allocations triggers (``_inside_runtime``). A line start is inside
+the exception-table range of the ``try`` that contains it, except where the
+line begins with an instruction the compiler leaves out of ranges: a
+``NOP`` (a nested ``try:``, ``pass``) or a jump. The hook lets those go by
+and raises at the next line (``_safe``):
 
 * CPython 3.12+: ``sys.monitoring`` ``LINE`` events, enabled locally on the
   code objects of the target's stack (other threads running the same code

@@ -752,7 +752,8 @@ def exit_due(actor: Actor) -> bool:
 
 def interrupted(actor: Actor) -> Exit | None:
     """``_interrupt``'s hook, in ``actor``'s thread at a line of its own code:
-    the exit to raise there, or ``None`` if it is inside the runtime."""
+    the exit to raise there, or ``None`` if it is inside the runtime or its
+    exit is raised already and being handled."""
     if actor.depth or actor.pending_exit is NO_EXIT or not exit_due(actor):
         return None
     exc = actor.exit_exc = Exit(actor.pending_exit)  # now: a kill may have replaced it
